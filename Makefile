@@ -1,0 +1,38 @@
+# axonseg: two commands.
+#   make demo   set everything up (once) and run the synthetic plan -> train -> predict demo
+#   make test   set everything up (once) and run the test suite
+# `make setup` alone installs .venv and registers axonseg's trainers with nnU-Net v1.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# CPU wheel by default. For CUDA see README "GPU": make setup TORCH_SPEC=... TORCH_PIP_ARGS=...
+TORCH_SPEC ?= torch==2.13.0
+TORCH_PIP_ARGS ?=
+STAMP := $(VENV)/.axonseg-setup-done
+DEMO_DIR ?= demo_output
+
+.PHONY: setup demo test unregister clean-demo
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt setup.py Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
+	$(PY) -m pip freeze | grep -i '^torch==' > $(VENV)/torch-constraint.txt
+	$(PY) -m pip install -q -c $(VENV)/torch-constraint.txt -r requirements.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(VENV)/bin/axonseg register
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/axonseg demo --workdir $(DEMO_DIR)
+
+test: setup
+	$(PY) -m pytest -q tests
+
+unregister:
+	$(VENV)/bin/axonseg unregister
+
+clean-demo:
+	rm -rf $(DEMO_DIR)

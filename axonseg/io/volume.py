@@ -1,0 +1,176 @@
+"""Open a whole-brain volume lazily, whatever its on-disk format."""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import dask.array as da
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+TIFF_SUFFIXES = (".tif", ".tiff")
+
+
+class VolumeError(ValueError):
+    """A volume could not be opened; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    """What we know about a volume: shape (z, y, x), dtype, voxel size in µm, source path."""
+
+    path: Path
+    shape_zyx: tuple[int, int, int]
+    dtype: np.dtype
+    voxel_size_um: tuple[float, float, float] | None
+    format: str
+
+
+def _last_number(name: str) -> int:
+    numbers = re.findall(r"\d+", Path(name).stem)
+    if not numbers:
+        raise VolumeError(f"{name}: slice file name contains no number to order it by")
+    return int(numbers[-1])
+
+
+def sorted_slice_files(folder: Path) -> list[Path]:
+    """TIFF slices of ``folder`` ordered by the last number in each file name."""
+    files = [p for p in folder.iterdir() if p.suffix.lower() in TIFF_SUFFIXES and p.is_file()]
+    if not files:
+        raise VolumeError(f"{folder}: no .tif/.tiff slices in this folder")
+    files.sort(key=lambda p: _last_number(p.name))
+    numbers = [_last_number(p.name) for p in files]
+    if len(set(numbers)) != len(numbers):
+        raise VolumeError(f"{folder}: two slices share the same number; cannot order them")
+    return files
+
+
+def _open_slice_folder(folder: Path) -> tuple[da.Array, VolumeInfo]:
+    from axonseg.io.tiff import read_tiff
+
+    files = sorted_slice_files(folder)
+    first = read_tiff(files[0])
+    if first.ndim != 2:
+        raise VolumeError(f"{files[0]}: expected a 2-D slice, got shape {first.shape}")
+
+    def load(path: Path) -> np.ndarray:
+        arr = read_tiff(path)
+        if arr.shape != first.shape or arr.dtype != first.dtype:
+            raise VolumeError(
+                f"{path}: slice has shape {arr.shape} {arr.dtype}, "
+                f"expected {first.shape} {first.dtype} like {files[0].name}"
+            )
+        return arr
+
+    slices = [
+        da.from_delayed(_delayed(load)(p), shape=first.shape, dtype=first.dtype)
+        for p in files
+    ]
+    arr = da.stack(slices, axis=0)
+    info = VolumeInfo(folder, tuple(arr.shape), first.dtype, None, "tiff-slices")
+    return arr, info
+
+
+def _delayed(fn):
+    import dask
+
+    return dask.delayed(fn, pure=True)
+
+
+def _open_tiff_stack(path: Path) -> tuple[da.Array, VolumeInfo]:
+    import tifffile
+    import zarr
+
+    store = tifffile.imread(path, aszarr=True)
+    z = zarr.open(store, mode="r")
+    if isinstance(z, zarr.Group):
+        z = z["0"]
+    arr = da.from_zarr(z)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3:
+        raise VolumeError(f"{path}: expected a 3-D stack (z, y, x), got shape {arr.shape}")
+    info = VolumeInfo(path, tuple(arr.shape), arr.dtype, None, "tiff-stack")
+    return arr, info
+
+
+def _open_zarr(path: Path) -> tuple[da.Array, VolumeInfo]:
+    import zarr
+
+    node = zarr.open(str(path), mode="r")
+    voxel = None
+    fmt = "zarr"
+    if isinstance(node, zarr.Group):
+        attrs = dict(node.attrs)
+        multiscales = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
+        if not multiscales:
+            raise VolumeError(f"{path}: zarr group without OME-Zarr 'multiscales' metadata")
+        level0 = multiscales[0]["datasets"][0]
+        node = node[level0["path"]]
+        for t in level0.get("coordinateTransformations", []):
+            if t.get("type") == "scale":
+                voxel = tuple(float(s) for s in t["scale"][-3:])
+        fmt = "ome-zarr"
+    elif "voxel_size_um" in node.attrs:
+        voxel = tuple(float(v) for v in node.attrs["voxel_size_um"])
+    if node.ndim != 3:
+        raise VolumeError(f"{path}: expected a 3-D array (z, y, x), got shape {node.shape}")
+    arr = da.from_zarr(node)
+    return arr, VolumeInfo(path, tuple(arr.shape), arr.dtype, voxel, fmt)
+
+
+def _open_hdf5(path: Path, dataset: str | None) -> tuple[da.Array, VolumeInfo]:
+    import h5py
+
+    f = h5py.File(path, "r")
+    names: list[str] = []
+    f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+    if dataset is None:
+        three_d = [n for n in names if f[n].ndim == 3]
+        if len(three_d) != 1:
+            raise VolumeError(
+                f"{path}: cannot choose a dataset; 3-D datasets are {three_d}: name one"
+            )
+        dataset = three_d[0]
+    if dataset not in f:
+        raise VolumeError(f"{path}: no dataset {dataset!r}; datasets are {names}")
+    dset = f[dataset]
+    if dset.ndim != 3:
+        raise VolumeError(f"{path}:{dataset}: expected 3-D (z, y, x), got shape {dset.shape}")
+    chunks = dset.chunks or (min(64, dset.shape[0]),) + dset.shape[1:]
+    arr = da.from_array(dset, chunks=chunks)
+    return arr, VolumeInfo(path, tuple(arr.shape), arr.dtype, None, "hdf5")
+
+
+def open_volume(path: str | Path, dataset: str | None = None) -> tuple[da.Array, VolumeInfo]:
+    """Open a volume lazily as a 3-D dask array (z, y, x).
+
+    Parameters
+    ----------
+    path
+        A folder of 2-D TIFF slices (ordered by the last number in each name), a
+        multipage TIFF, a zarr array, an OME-Zarr group, or an HDF5 file.
+    dataset
+        For HDF5 only: the dataset to read (needed when there are several 3-D ones).
+
+    Raises
+    ------
+    VolumeError
+        If the path does not exist or is not a readable 3-D volume.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise VolumeError(f"{path}: no such file or folder")
+    suffix = path.suffix.lower()
+    if path.is_dir() and suffix != ".zarr" and not (path / "zarr.json").exists():
+        return _open_slice_folder(path)
+    if suffix == ".zarr" or (path / "zarr.json").exists() or (path / ".zarray").exists():
+        return _open_zarr(path)
+    if suffix in TIFF_SUFFIXES:
+        return _open_tiff_stack(path)
+    if suffix in (".h5", ".hdf5", ".hdf"):
+        return _open_hdf5(path, dataset)
+    raise VolumeError(f"{path}: unknown volume format (expected TIFF, zarr, OME-Zarr or HDF5)")
