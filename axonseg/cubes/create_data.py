@@ -1,0 +1,226 @@
+"""Build an nnU-Net v1 raw task from annotated cubes (D-LMBmap's ``create_data.py``, fixed).
+
+For each labelled cube: the original and/or a copy histogram-matched to a random reference
+cube; from each, ``samples_per_cube`` random crops (affine, rot90, flips), each maybe with
+cutmix from a random artifact cube and local contrast change near axons, then normalised per
+crop. Artifact cubes give ``artifact_samples_per_cube`` crops per copy with empty labels, each
+drawn independently. Every source cube is one *group*; groups are dealt to cross-validation
+folds (``splits_final.pkl``), so no fold validates on copies of its training cubes.
+
+Each cube is one job with its own random generator seeded by ``(seed, kind, cube id)``, so
+the task is byte-identical for a given seed whatever the number of workers. Jobs run in
+parallel processes and write their cases straight to disk (memory is bounded by a few cubes
+per worker). The task is built in a hidden temporary folder beside its final place and moved
+there at the end; on any error the temporary folder is removed.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from axonseg.cubes.augment import CropAugmentSettings, normalise_crop, random_crop
+from axonseg.cubes.contrast import local_contrast
+from axonseg.cubes.cutmix import choose_artifact, cutmix, random_box
+from axonseg.cubes.folds import SPLITS_FILE, group_folds, make_splits, write_splits
+from axonseg.cubes.histogram import match_histogram
+from axonseg.cubes.inputs import CreateDataError, Inputs, gather_inputs
+from axonseg.cubes.settings import CreateDataSettings
+from axonseg.cubes.task_writer import dataset_json, write_case, write_json
+
+logger = logging.getLogger(__name__)
+
+KIND_CODE = {"axon": 1, "artifact": 2, "test": 3}
+PREVIEW_FILE = "preview.png"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One source cube and the case ids its samples get."""
+
+    kind: str
+    cube_id: int
+    image_path: Path
+    label_path: Path | None
+    case_ids: tuple[str, ...]
+
+    @property
+    def group(self) -> str:
+        return f"{self.kind}-{self.cube_id}"
+
+
+def _variants(settings: CreateDataSettings) -> list[str]:
+    if not settings.histogram_matching:
+        return ["original"]
+    return ["original", "matched"] if settings.keep_originals else ["matched"]
+
+
+def plan_jobs(settings: CreateDataSettings, inputs: Inputs) -> list[Job]:
+    """All jobs in a fixed order, with sequential case ids ``<task_name>_<NNNN>``."""
+    jobs: list[Job] = []
+    n = 0
+    n_var = len(_variants(settings))
+    labels = dict(inputs.labels)
+    per_kind = [("axon", inputs.volumes, settings.samples_per_cube),
+                ("artifact", inputs.artifacts, settings.artifact_samples_per_cube)]
+    for kind, cubes, samples in per_kind:
+        for cube_id, path in cubes:
+            count = n_var * samples
+            ids = tuple(f"{settings.task_name}_{n + k:04d}" for k in range(count))
+            n += count
+            if count:
+                jobs.append(Job(kind, cube_id, path, labels.get(cube_id) if kind == "axon" else None, ids))
+    for cube_id, path in inputs.tests:
+        jobs.append(Job("test", cube_id, path, None, (f"{settings.task_name}_test{cube_id}",)))
+    return jobs
+
+
+def run_job(job: Job, settings: CreateDataSettings, inputs: Inputs, task_dir: Path,
+            preview: bool = False) -> dict[str, dict]:
+    """Make and write every case of one source cube; return ``{case_id: record}``."""
+    from axonseg.io import read_tiff
+
+    rng = np.random.default_rng(np.random.SeedSequence([settings.seed, KIND_CODE[job.kind], job.cube_id]))
+    spacing = settings.voxel_spacing_um_zyx
+    lo_pct, hi_pct = settings.normalise_percentiles
+    image = read_tiff(job.image_path).astype(np.float32)
+    if job.kind == "test":
+        write_case(task_dir, job.case_ids[0], normalise_crop(image, lo_pct, hi_pct), None, spacing, test=True)
+        return {}
+    if job.kind == "axon":
+        label = (read_tiff(job.label_path) != 0).astype(np.uint8)
+        references = inputs.source_volumes
+    else:
+        label = np.zeros(image.shape, dtype=np.uint8)
+        references = inputs.source_artifacts
+    crop = CropAugmentSettings(
+        patch_zyx=settings.patch_size_zyx, spacing_zyx=spacing, rotate90=settings.rotate90,
+        flip=settings.flip, affine_probability=settings.affine_probability,
+        max_angle_deg=settings.affine_max_angle_deg, scale_range=settings.affine_scale_range)
+    records: dict[str, dict] = {}
+    case_ids = iter(job.case_ids)
+    for variant in _variants(settings):
+        source, reference = image, None
+        if variant == "matched":
+            reference = references[int(rng.integers(0, len(references)))]
+            source = match_histogram(image, read_tiff(reference))
+        samples = settings.samples_per_cube if job.kind == "axon" else settings.artifact_samples_per_cube
+        for sample in range(samples):
+            case_id = next(case_ids)
+            img, lab = random_crop(source, label, crop, rng)
+            record = {"group": job.group, "source": job.image_path.name, "variant": variant,
+                      "reference": reference.name if reference is not None else None,
+                      "sample": sample, "cutmix": None, "contrast": False}
+            if job.kind == "axon" and settings.cutmix and rng.random() < settings.cutmix_probability:
+                index = choose_artifact(len(inputs.artifacts), rng)
+                artifact = read_tiff(inputs.artifacts[index][1])
+                box = random_box(img.shape, artifact.shape, rng, settings.cutmix_min_fraction,
+                                 settings.cutmix_max_fraction)
+                img, lab = cutmix(img, lab, artifact.astype(np.float32), box)
+                record["cutmix"] = {"artifact": inputs.artifacts[index][1].name,
+                                    "size_zyx": box.size_zyx, "dst_zyx": box.dst_zyx}
+            if job.kind == "axon" and settings.contrast and rng.random() < settings.contrast_probability:
+                img = local_contrast(img, lab, settings.contrast_mode, settings.contrast_factor,
+                                     settings.contrast_radius_vox)
+                record["contrast"] = True
+            img = normalise_crop(img, lo_pct, hi_pct)
+            write_case(task_dir, case_id, img, lab, spacing)
+            if preview and not records:
+                _write_preview(task_dir / PREVIEW_FILE, img, lab, case_id, spacing)
+            records[case_id] = record
+    return records
+
+
+def _write_preview(path: Path, image: np.ndarray, label: np.ndarray, case_id: str, spacing) -> None:
+    from axonseg.analysis.preview import save_preview_png
+
+    save_preview_png(path, image, skeleton_zyx=label, title=f"{case_id}: image + label (MIP)",
+                     voxel_size_um=spacing)
+
+
+def _final_paths(settings: CreateDataSettings) -> tuple[Path, Path]:
+    raw_root = Path(settings.raw_data_base) / "nnUNet_raw_data"
+    final = raw_root / settings.task_folder_name
+    clash = sorted(p.name for p in raw_root.glob(f"Task{settings.task_id:03d}_*") if p.name != final.name) \
+        if raw_root.is_dir() else []
+    if clash:
+        raise CreateDataError(f"{raw_root}: task id {settings.task_id} is already used by {clash}; "
+                              "nnU-Net needs unique ids: choose another task_id")
+    if final.exists() and not settings.overwrite:
+        raise CreateDataError(f"{final}: task folder exists; pass --overwrite to replace it")
+    return raw_root, final
+
+
+def create_data(settings: CreateDataSettings, progress: bool = True) -> Path:
+    """Build the task; return its folder ``<raw_data_base>/nnUNet_raw_data/Task<id>_<name>``.
+
+    Raises
+    ------
+    CreateDataError
+        On bad input (see :mod:`axonseg.cubes.inputs`) or an existing task without overwrite;
+        nothing is written then.
+    """
+    from tqdm import tqdm
+
+    raw_root, final = _final_paths(settings)
+    inputs = gather_inputs(settings)
+    jobs = plan_jobs(settings, inputs)
+    train_jobs = [j for j in jobs if j.kind != "test"]
+    group_sizes = {j.group: len(j.case_ids) for j in train_jobs}
+    try:
+        folds = group_folds(group_sizes, settings.num_folds, settings.seed,
+                            kinds={j.group: j.kind for j in train_jobs})
+    except ValueError as err:
+        raise CreateDataError(str(err)) from None
+    raw_root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=raw_root, prefix=f".{final.name}.partial-"))
+    try:
+        for sub in ("imagesTr", "labelsTr") + (("imagesTs",) if inputs.tests else ()):
+            (tmp / sub).mkdir()
+        records: dict[str, dict] = {}
+        total = sum(len(j.case_ids) for j in jobs)
+        with tqdm(total=total, unit="case", desc=final.name, disable=not progress) as bar:
+            if settings.num_workers == 1:
+                for k, job in enumerate(jobs):
+                    records.update(run_job(job, settings, inputs, tmp, preview=settings.preview and k == 0))
+                    bar.update(len(job.case_ids))
+            else:
+                with ProcessPoolExecutor(max_workers=settings.num_workers) as pool:
+                    futures = {pool.submit(run_job, job, settings, inputs, tmp,
+                                           settings.preview and k == 0): job for k, job in enumerate(jobs)}
+                    for future in as_completed(futures):
+                        records.update(future.result())
+                        bar.update(len(futures[future].case_ids))
+        records = dict(sorted(records.items()))
+        case_groups = {c: r["group"] for c, r in records.items()}
+        for case_id, record in records.items():
+            record["fold"] = folds[record["group"]]
+        splits = make_splits(case_groups, folds, settings.num_folds)
+        write_splits(tmp / SPLITS_FILE, splits)
+        test_ids = [j.case_ids[0] for j in jobs if j.kind == "test"]
+        write_json(tmp / "dataset.json", dataset_json(final.name, list(records), test_ids))
+        write_json(tmp / "cases.json", records)
+        write_json(tmp / "create_data_settings.json", settings.to_dict())
+        if final.exists():
+            old = Path(tempfile.mkdtemp(dir=raw_root, prefix=f".{final.name}.old-"))
+            os.replace(final, old / final.name)
+            os.replace(tmp, final)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if settings.preprocessed_base is not None:
+        from axonseg.cubes.folds import install_splits
+
+        install_splits(final, settings.preprocessed_base, overwrite=True)
+    logger.info("wrote %s: %d training cases in %d groups, %d test cases", final, len(records),
+                len(group_sizes), len(test_ids))
+    return final
