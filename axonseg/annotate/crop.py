@@ -85,7 +85,8 @@ def crop_cube(volume, center_zyx: Sequence[int], size_zyx: Sequence[int],
             f"{where}; too far outside to reflect ({pad_width} vs region {region.shape}); use 'edge'"
         )
     kwargs = {"constant_values": pad_value} if pad_mode == "constant" else {}
-    logger.warning("padding cube around %s by %s (%s)", tuple(center_zyx), pad_width, pad_mode)
+    logger.warning("padding cube around z,y,x %s by %s (%s)", tuple(int(c) for c in center_zyx),
+                   pad_width, pad_mode)
     return np.pad(region, pad_width, mode=pad_mode, **kwargs)
 
 
@@ -122,7 +123,10 @@ def crop_cubes_to_folder(volume_path: str | Path, points_path: str | Path, out_d
             target = out_dir / sub / f"volume-{first_id + k}.tiff"
             start, stop = cube_bounds(point, size_zyx)
             outside = np.any(start < 0) or np.any(stop > np.asarray(info.shape_zyx))
-            if outside and pad_mode is None:
+            if np.any(point >= np.asarray(info.shape_zyx)):
+                errors.append(f"{path}: point {k + 1} (z,y,x {tuple(int(p) for p in point)}) lies "
+                              f"outside volume {info.path} of shape {info.shape_zyx}")
+            elif outside and pad_mode is None:
                 errors.append(f"{path}: point {k + 1} (z,y,x {tuple(int(p) for p in point)}): cube "
                               f"[{start[0]}:{stop[0]}, {start[1]}:{stop[1]}, {start[2]}:{stop[2]}] "
                               f"leaves volume {info.path} of shape {info.shape_zyx}")
@@ -131,7 +135,8 @@ def crop_cubes_to_folder(volume_path: str | Path, points_path: str | Path, out_d
             jobs.append((target, point))
     if errors:
         raise CubeOutsideVolumeError(
-            "refusing to crop (nothing written); ask for padding to pad cubes:\n  " + "\n  ".join(errors)
+            "refusing to crop (nothing written; padding, if asked for, only fills cubes whose "
+            "centre is inside the volume):\n  " + "\n  ".join(errors)
         )
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []

@@ -206,7 +206,8 @@ def create_data(settings: CreateDataSettings, progress: bool = True) -> Path:
         test_ids = [j.case_ids[0] for j in jobs if j.kind == "test"]
         write_json(tmp / "dataset.json", dataset_json(final.name, list(records), test_ids))
         write_json(tmp / "cases.json", records)
-        write_json(tmp / "create_data_settings.json", settings.to_dict())
+        recorded = {k: v for k, v in settings.to_dict().items() if k not in ("num_workers", "overwrite")}
+        write_json(tmp / "create_data_settings.json", recorded)
         if final.exists():
             old = Path(tempfile.mkdtemp(dir=raw_root, prefix=f".{final.name}.old-"))
             os.replace(final, old / final.name)
