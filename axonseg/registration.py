@@ -1,0 +1,64 @@
+"""Make nnU-Net v1's own commands find axonseg's trainers.
+
+nnU-Net v1 only searches its ``nnunet/training/network_training`` folder for trainer
+classes. :func:`register` writes one small shim module there, ``axonseg_plugin.py``,
+that imports ``axonseg_trainers.nnunet_plugin``; :func:`unregister` removes it. Both are
+idempotent. Nothing else of nnU-Net is touched.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+SHIM_NAME = "axonseg_plugin.py"
+SHIM_TEXT = (
+    "# Written by `axonseg register`; remove with `axonseg unregister`.\n"
+    "# Lets nnU-Net v1's commands find axonseg's trainers (see axonseg_trainers.nnunet_plugin).\n"
+    "from axonseg_trainers.nnunet_plugin import *  # noqa: F401,F403\n"
+    "from axonseg_trainers.nnunet_plugin import __getattr__  # noqa: F401\n"
+)
+
+
+def trainer_folder() -> Path:
+    """nnU-Net v1's trainer folder in the installed ``nnunet`` package."""
+    import nnunet
+
+    return Path(nnunet.__path__[0]) / "training" / "network_training"
+
+
+def shim_path(folder: Path | None = None) -> Path:
+    """Where the shim goes: nnU-Net's trainer folder unless ``folder`` is given (tests)."""
+    return (trainer_folder() if folder is None else Path(folder)) / SHIM_NAME
+
+
+def is_registered(folder: Path | None = None) -> bool:
+    path = shim_path(folder)
+    return path.is_file() and path.read_text() == SHIM_TEXT
+
+
+def register(folder: Path | None = None) -> tuple[Path, bool]:
+    """Write the shim if it is not there (or outdated). Returns (path, changed)."""
+    path = shim_path(folder)
+    if is_registered(folder):
+        return path, False
+    tmp = path.with_name(f".{SHIM_NAME}.tmp")
+    tmp.write_text(SHIM_TEXT)
+    os.replace(tmp, path)
+    logger.info("wrote %s", path)
+    return path, True
+
+
+def unregister(folder: Path | None = None) -> tuple[Path, bool]:
+    """Remove the shim (and its bytecode) if present. Returns (path, changed)."""
+    path = shim_path(folder)
+    if not path.exists():
+        return path, False
+    if "axonseg register" not in path.read_text():
+        raise RuntimeError(f"{path}: not written by axonseg; refusing to delete it")
+    path.unlink()
+    for pyc in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
+        pyc.unlink()
+    return path, True

@@ -1,0 +1,20 @@
+"""axonseg's nnU-Net v1 trainers (importable as ``axonseg_trainers``).
+
+=======================  ==========================================================
+``MyTrainerAxial``       D-LMBmap's axial-attention U-Net + D-LMBmap's recipe
+``DLMBmapTrainerV2``     plain Generic_UNet + D-LMBmap's recipe (D-LMBmap's edited
+                         ``nnUNetTrainerV2``)
+``*Smoke``               the same for 2 epochs x 2 batches (tests, demo)
+=======================  ==========================================================
+
+Importing this package has no side effects. nnU-Net finds these classes through the
+shim that ``axonseg register`` writes (see ``axonseg_trainers.nnunet_plugin``).
+"""
+from axonseg_trainers.axial import MyTrainerAxial
+from axonseg_trainers.recipe import DLMBmapTrainerV2
+from axonseg_trainers.smoke import DLMBmapTrainerV2Smoke, MyTrainerAxialSmoke
+
+TRAINERS = {cls.__name__: cls for cls in (MyTrainerAxial, DLMBmapTrainerV2, MyTrainerAxialSmoke,
+                                          DLMBmapTrainerV2Smoke)}
+
+__all__ = list(TRAINERS) + ["TRAINERS"]
