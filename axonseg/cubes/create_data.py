@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 KIND_CODE = {"axon": 1, "artifact": 2, "test": 3}
 PREVIEW_FILE = "preview.png"
+# settings that say where and how the task is written, not what is in it
+_NOT_RECORDED = ("raw_data_base", "preprocessed_base", "num_workers", "overwrite")
 
 
 @dataclass(frozen=True)
@@ -206,7 +208,7 @@ def create_data(settings: CreateDataSettings, progress: bool = True) -> Path:
         test_ids = [j.case_ids[0] for j in jobs if j.kind == "test"]
         write_json(tmp / "dataset.json", dataset_json(final.name, list(records), test_ids))
         write_json(tmp / "cases.json", records)
-        recorded = {k: v for k, v in settings.to_dict().items() if k not in ("num_workers", "overwrite")}
+        recorded = {k: v for k, v in settings.to_dict().items() if k not in _NOT_RECORDED}
         write_json(tmp / "create_data_settings.json", recorded)
         if final.exists():
             old = Path(tempfile.mkdtemp(dir=raw_root, prefix=f".{final.name}.old-"))
