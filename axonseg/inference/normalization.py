@@ -1,0 +1,135 @@
+"""Intensity normalisation as nnU-Net v1 trained the model, applied to a whole brain.
+
+nnU-Net v1's schemes (``plans['normalization_schemes']``):
+
+- ``nonCT``: z-score with the image's own mean and std. A whole brain is one image, so
+  by default the statistics are computed ONCE for the whole volume (exactly when the
+  volume has at most ``max_sample_voxels`` voxels, else from regularly spaced cubes) and
+  every block uses the same numbers: seam-free and deterministic. ``per_patch`` instead
+  z-scores each network patch with its own statistics (closest to training on
+  per-cube-normalised 150^3 cubes, but it stretches noise in empty patches).
+- ``CT``: clip to the dataset's 0.5/99.5 percentiles, z-score with the dataset's mean
+  and sd (from ``plans['dataset_properties']['intensityproperties']``).
+- ``CT2``: clip to those percentiles, then z-score with the image's statistics.
+- ``noNorm``: unchanged.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+SCHEMES = ("nonCT", "CT", "CT2", "noNorm")
+EPS = 1e-8
+
+
+@dataclass(frozen=True)
+class NormalizationParams:
+    """Everything needed to normalise raw intensities: scheme, statistics, clipping.
+
+    ``mean``/``std`` are ``None`` until computed for image-statistics schemes.
+    ``mask_zero``: nnU-Net's ``use_mask_for_norm``; statistics over non-zero voxels
+    and zero voxels stay 0.
+    """
+
+    scheme: str
+    mean: float | None = None
+    std: float | None = None
+    clip_low: float | None = None
+    clip_high: float | None = None
+    mask_zero: bool = False
+
+    def __post_init__(self):
+        if self.scheme not in SCHEMES:
+            raise ValueError(f"unknown nnU-Net normalisation scheme {self.scheme!r}; known: {SCHEMES}")
+
+    @property
+    def needs_image_stats(self) -> bool:
+        return self.scheme in ("nonCT", "CT2")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def clip(self, x: np.ndarray) -> np.ndarray:
+        if self.scheme in ("CT", "CT2"):
+            return np.clip(x, self.clip_low, self.clip_high)
+        return x
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """Normalise raw intensities (float32 out) with the stored statistics."""
+        x = np.asarray(x, dtype=np.float32)
+        if self.scheme == "noNorm":
+            return x
+        if self.mean is None or self.std is None:
+            raise ValueError(f"normalisation {self.scheme!r} has no statistics yet")
+        y = self.clip(x)
+        scale = self.std + EPS if self.scheme != "CT" else self.std
+        y = (y - np.float32(self.mean)) / np.float32(scale)
+        if self.mask_zero:
+            y = np.where(x != 0, y, np.float32(0))
+        return y.astype(np.float32, copy=False)
+
+
+def per_patch_zscore(batch: np.ndarray) -> np.ndarray:
+    """z-score every patch of ``batch`` (N, 1, z, y, x) with its own mean and std."""
+    b = np.asarray(batch, dtype=np.float32)
+    axes = tuple(range(1, b.ndim))
+    mean = b.mean(axis=axes, keepdims=True, dtype=np.float64)
+    std = b.std(axis=axes, keepdims=True, dtype=np.float64)
+    return ((b - mean) / (std + EPS)).astype(np.float32)
+
+
+def _sample_regions(shape_zyx: tuple[int, ...], max_sample_voxels: int, cube_vox: int):
+    total = int(np.prod(shape_zyx))
+    if total <= max_sample_voxels:
+        slab = max(1, 2 ** 24 // max(1, shape_zyx[1] * shape_zyx[2]))
+        for z in range(0, shape_zyx[0], slab):
+            yield (slice(z, min(z + slab, shape_zyx[0])), slice(None), slice(None))
+        return
+    side = [min(cube_vox, s) for s in shape_zyx]
+    n_cubes = max(1, max_sample_voxels // int(np.prod(side)))
+    per_axis = max(1, int(round(n_cubes ** (1 / 3))))
+    grids = [np.unique(np.linspace(0, s - c, per_axis).round().astype(int)) for s, c in zip(shape_zyx, side)]
+    for z in grids[0]:
+        for y in grids[1]:
+            for x in grids[2]:
+                yield (slice(z, z + side[0]), slice(y, y + side[1]), slice(x, x + side[2]))
+
+
+def image_statistics(volume_zyx, params: NormalizationParams, max_sample_voxels: int = 2 ** 27,
+                     cube_vox: int = 64) -> tuple[float, float, int]:
+    """Mean and std of a whole volume for ``params``' scheme, reading bounded pieces.
+
+    Exact over every voxel when the volume has at most ``max_sample_voxels`` voxels;
+    otherwise over cubes of ``cube_vox``^3 on a regular grid (deterministic).
+
+    Returns
+    -------
+    (mean, std, number of voxels used)
+    """
+    n, s1, s2 = 0, 0.0, 0.0
+    for sl in _sample_regions(tuple(volume_zyx.shape), max_sample_voxels, cube_vox):
+        x = params.clip(np.asarray(volume_zyx[sl], dtype=np.float64))
+        if params.mask_zero:
+            x = x[np.asarray(volume_zyx[sl]) != 0]
+        n += x.size
+        s1 += float(x.sum())
+        s2 += float(np.square(x).sum())
+    if n == 0:
+        raise ValueError("no voxels to compute normalisation statistics from (all zero?)")
+    mean = s1 / n
+    var = max(s2 / n - mean * mean, 0.0)
+    return mean, float(np.sqrt(var)), n
+
+
+def with_image_statistics(volume_zyx, params: NormalizationParams, max_sample_voxels: int = 2 ** 27) -> NormalizationParams:
+    """``params`` with mean/std filled in from the volume when its scheme needs them."""
+    if not params.needs_image_stats:
+        return params
+    mean, std, n = image_statistics(volume_zyx, params, max_sample_voxels)
+    logger.info("whole-volume z-score statistics from %d voxels: mean %.4g, std %.4g", n, mean, std)
+    return NormalizationParams(params.scheme, mean, std, params.clip_low, params.clip_high, params.mask_zero)

@@ -1,0 +1,141 @@
+"""Prediction settings: one frozen dataclass, mapped 1:1 to ``configs/predict.yaml``."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from axonseg.inference.blocks import check_block_shape
+
+_TUPLES = ("chunk_shape_vox", "block_shape_vox", "voxel_size_um", "legacy_patch_size_vox")
+
+
+@dataclass(frozen=True)
+class PredictSettings:
+    """How to run whole-brain prediction.
+
+    Attributes
+    ----------
+    step_fraction
+        Step between lattice patches as a fraction of the patch size (nnU-Net's 0.5).
+    batch_size
+        Patches per network call.
+    device
+        ``cpu`` or ``cuda`` (``cuda:N`` for one GPU).
+    num_threads
+        torch threads per worker; 0: all cores for the serial runner, cores / workers for Dask.
+    mirror_tta
+        Average over the 8 mirrorings (nnU-Net's test-time augmentation), 8x slower.
+    normalization
+        ``global``: z-score statistics computed once for the whole volume (default);
+        ``per_patch``: each network patch z-scored with its own statistics.
+    norm_max_sample_voxels
+        Up to this many voxels the global statistics are exact; above, sampled from cubes.
+    skip_empty_below
+        Blocks whose raw input (read region) is entirely below this intensity are not
+        predicted (probability 0) and counted as skipped; ``None`` predicts everything.
+    output_class
+        Class whose probability is written (1 = foreground of a 2-class model).
+    mask_threshold
+        Also write a binary mask (0/255) where probability >= this (0..1); ``None``: no mask.
+    chunk_shape_vox
+        Output zarr chunk shape (z, y, x).
+    block_shape_vox
+        Work unit (z, y, x); a whole multiple of ``chunk_shape_vox``. Bigger blocks
+        recompute fewer halo patches but need more memory.
+    pyramid_max_levels
+        OME-Zarr pyramid levels at most (level 0 included).
+    write_tiff_slices
+        Also write D-LMBmap style uint8 TIFF slices ``tiff/0000.tiff`` ...
+    runner
+        ``serial`` or ``dask``.
+    dask_scheduler_address
+        Connect to this scheduler (e.g. a SLURM cluster); ``None`` starts a local cluster.
+    dask_workers
+        Workers of the local cluster.
+    preview
+        Write ``preview.png`` (maximum-intensity projections of input and probability).
+    voxel_size_um
+        (z, y, x) voxel size when the input does not record one.
+    channels_last
+        Run the network in channels_last_3d memory format.
+    fold, checkpoint
+        Which fold / checkpoint (final, best, latest) of an nnU-Net result folder.
+    legacy_patch_size_vox
+        Patch size of a legacy plain Generic_UNet state dict (axial nets infer it).
+    convert_input
+        Convert a non-zarr input to ``<output>/input.ome.zarr`` first (reads each
+        TIFF slice once instead of once per block row).
+    """
+
+    step_fraction: float = 0.5
+    batch_size: int = 2
+    device: str = "cpu"
+    num_threads: int = 0
+    mirror_tta: bool = False
+    normalization: str = "global"
+    norm_max_sample_voxels: int = 2 ** 27
+    skip_empty_below: float | None = None
+    output_class: int = 1
+    mask_threshold: float | None = None
+    chunk_shape_vox: tuple[int, int, int] = (128, 128, 128)
+    block_shape_vox: tuple[int, int, int] = (256, 256, 256)
+    pyramid_max_levels: int = 5
+    write_tiff_slices: bool = False
+    runner: str = "serial"
+    dask_scheduler_address: str | None = None
+    dask_workers: int = 2
+    preview: bool = True
+    voxel_size_um: tuple[float, float, float] | None = None
+    channels_last: bool = True
+    fold: int = 0
+    checkpoint: str = "final"
+    legacy_patch_size_vox: tuple[int, int, int] | None = None
+    convert_input: bool = False
+
+    def __post_init__(self):
+        for name in _TUPLES:
+            v = getattr(self, name)
+            if v is not None:
+                object.__setattr__(self, name, tuple(v))
+        if not 0 < self.step_fraction <= 1:
+            raise ValueError(f"step_fraction must be in (0, 1], got {self.step_fraction}")
+        if self.normalization not in ("global", "per_patch"):
+            raise ValueError(f"normalization must be 'global' or 'per_patch', got {self.normalization!r}")
+        if self.runner not in ("serial", "dask"):
+            raise ValueError(f"runner must be 'serial' or 'dask', got {self.runner!r}")
+        if not (self.device == "cpu" or self.device.startswith("cuda")):
+            raise ValueError(f"device must be 'cpu' or 'cuda[:N]', got {self.device!r}")
+        if self.mask_threshold is not None and not 0 <= self.mask_threshold <= 1:
+            raise ValueError(f"mask_threshold is a probability in [0, 1], got {self.mask_threshold}")
+        if self.batch_size < 1 or self.dask_workers < 1 or self.pyramid_max_levels < 1:
+            raise ValueError("batch_size, dask_workers and pyramid_max_levels must be >= 1")
+        if self.checkpoint not in ("final", "best", "latest"):
+            raise ValueError(f"checkpoint must be final, best or latest, got {self.checkpoint!r}")
+        check_block_shape(self.block_shape_vox, self.chunk_shape_vox)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+
+    def replace(self, **changes: Any) -> "PredictSettings":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "PredictSettings":
+        unknown = set(d) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown prediction settings: {sorted(unknown)}")
+        return cls(**d)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "PredictSettings":
+        """Read settings from YAML; unknown keys are an error naming the file."""
+        data = yaml.safe_load(Path(path).read_text()) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a mapping of settings")
+        try:
+            return cls.from_dict(data)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{path}: {e}") from e

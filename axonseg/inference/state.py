@@ -1,0 +1,128 @@
+"""The output folder of a prediction run and its resume state.
+
+Layout::
+
+    <out>/probability.ome.zarr   uint8 probability x 255, OME-Zarr pyramid
+    <out>/mask.ome.zarr          optional 0/255 mask (probability >= threshold)
+    <out>/run.json               model, settings, versions, normalisation, timing
+    <out>/blocks/<index>.done    written after a block's data is written (resume)
+    <out>/blocks.log             one line per block write (audit: each block once)
+    <out>/tiff/0000.tiff ...     optional D-LMBmap style slices
+    <out>/preview.png            maximum-intensity projections
+
+A block counts as done only when its marker exists; markers are written (atomically)
+after the block's chunks, so a killed run loses at most the blocks in flight.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class OutputError(ValueError):
+    """The output folder cannot be used (exists from another run, is the input, ...)."""
+
+
+@dataclass(frozen=True)
+class OutputLayout:
+    root: Path
+
+    @property
+    def probability(self) -> Path:
+        return self.root / "probability.ome.zarr"
+
+    @property
+    def mask(self) -> Path:
+        return self.root / "mask.ome.zarr"
+
+    @property
+    def run_json(self) -> Path:
+        return self.root / "run.json"
+
+    @property
+    def blocks_dir(self) -> Path:
+        return self.root / "blocks"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "blocks.log"
+
+    @property
+    def tiff_dir(self) -> Path:
+        return self.root / "tiff"
+
+    @property
+    def preview(self) -> Path:
+        return self.root / "preview.png"
+
+    @property
+    def converted_input(self) -> Path:
+        return self.root / "input.ome.zarr"
+
+    def marker(self, index: int) -> Path:
+        return self.blocks_dir / f"{index:07d}.done"
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
+    os.replace(tmp, path)
+
+
+def read_run_json(layout: OutputLayout) -> dict[str, Any]:
+    return json.loads(layout.run_json.read_text())
+
+
+def mark_done(layout: OutputLayout, index: int, info: dict[str, Any]) -> None:
+    """Record block ``index`` as written (call only after its data is in the store)."""
+    write_json_atomic(layout.marker(index), info)
+
+
+def done_indices(layout: OutputLayout) -> set[int]:
+    if not layout.blocks_dir.is_dir():
+        return set()
+    return {int(p.name.split(".")[0]) for p in layout.blocks_dir.glob("*.done")}
+
+
+def log_write(layout: OutputLayout, index: int) -> None:
+    """Append one line per block write (O_APPEND: one small write, safe across processes)."""
+    fd = os.open(layout.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, f"{index} {os.getpid()}\n".encode())
+    finally:
+        os.close(fd)
+
+
+def prepare_output(layout: OutputLayout, fingerprint: dict[str, Any], input_path: Path,
+                   overwrite: bool) -> str:
+    """Decide between a fresh run and a resume; returns ``"new"`` or ``"resume"``.
+
+    An existing folder is resumed only if it was written by the same job (same
+    fingerprint); ``overwrite`` deletes it first, but only if it is an axonseg output
+    (has ``run.json``) or empty. The input is never inside the output.
+    """
+    root = layout.root.resolve()
+    src = Path(input_path).resolve()
+    if root == src or src.is_relative_to(root) or root.is_relative_to(src) and src.is_dir():
+        raise OutputError(f"{layout.root}: output folder must not be the input or inside/around it ({input_path})")
+    if not layout.root.exists():
+        return "new"
+    if layout.run_json.exists():
+        if overwrite:
+            shutil.rmtree(layout.root)
+            return "new"
+        previous = read_run_json(layout).get("fingerprint")
+        if previous != json.loads(json.dumps(fingerprint, default=str)):
+            diff = sorted(k for k in set(previous or {}) | set(fingerprint)
+                          if (previous or {}).get(k) != json.loads(json.dumps(fingerprint, default=str)).get(k))
+            raise OutputError(f"{layout.root}: holds a prediction with different settings/model/input "
+                              f"(differs in {diff}); use another folder or --overwrite")
+        return "resume"
+    if any(layout.root.iterdir()):
+        raise OutputError(f"{layout.root}: exists and is not an axonseg prediction (no run.json); "
+                          f"refusing to write into or delete it")
+    return "new"

@@ -1,0 +1,115 @@
+"""Convert a TIFF slice folder, multipage TIFF or HDF5 file into a chunked OME-Zarr, lazily.
+
+Never holds the whole volume: the output is written one row of chunks at a time
+(``chunk_z`` slices x ``chunk_y`` rows x the full width). TIFF slices are read through
+tifffile's zarr interface, so only the strips/tiles of the rows being written are
+decoded. A progress bar counts written chunk rows. The result is built in a temporary
+folder beside the destination and renamed at the end: no partial output is left.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import tifffile
+import zarr
+from tqdm import tqdm
+
+from axonseg.io.ome_zarr import build_pyramid, create_ome_zarr, num_pyramid_levels
+from axonseg.io.volume import VolumeError, open_volume, sorted_slice_files
+
+logger = logging.getLogger(__name__)
+
+
+class _SliceFolderReader:
+    """Reads (z0:z1, y0:y1, :) from a folder of 2-D TIFFs without decoding whole slices."""
+
+    def __init__(self, folder: Path):
+        self.files = sorted_slice_files(folder)
+        with tifffile.TiffFile(self.files[0]) as tf:
+            page = tf.pages[0]
+            self.shape2d, self.dtype = tuple(page.shape), np.dtype(page.dtype)
+        if len(self.shape2d) != 2:
+            raise VolumeError(f"{self.files[0]}: expected a 2-D slice, got shape {self.shape2d}")
+        self.shape = (len(self.files),) + self.shape2d
+
+    def read(self, z0: int, z1: int, y0: int, y1: int) -> np.ndarray:
+        out = np.empty((z1 - z0, y1 - y0, self.shape2d[1]), dtype=self.dtype)
+        for i, path in enumerate(self.files[z0:z1]):
+            with tifffile.TiffFile(path) as tf:
+                page = tf.pages[0]
+                if tuple(page.shape) != self.shape2d or np.dtype(page.dtype) != self.dtype:
+                    raise VolumeError(f"{path}: slice is {page.shape} {page.dtype}, expected "
+                                      f"{self.shape2d} {self.dtype} like {self.files[0].name}")
+                store = page.aszarr()
+                try:
+                    out[i] = zarr.open_array(store, mode="r")[y0:y1]
+                finally:
+                    store.close()
+        return out
+
+
+def _reader(src: Path, dataset: str | None):
+    if src.is_dir() and src.suffix.lower() != ".zarr" and not (src / "zarr.json").exists():
+        r = _SliceFolderReader(src)
+        return r.shape, r.dtype, r.read, None
+    arr, info = open_volume(src, dataset=dataset)
+    return info.shape_zyx, np.dtype(info.dtype), (
+        lambda z0, z1, y0, y1: np.asarray(arr[z0:z1, y0:y1, :])), info.voxel_size_um
+
+
+def convert_to_ome_zarr(src: str | Path, dst: str | Path, voxel_size_um: Sequence[float] | None = None,
+                        chunk_shape_zyx: Sequence[int] = (64, 128, 128), max_levels: int = 5,
+                        dataset: str | None = None, overwrite: bool = False, progress: bool = True) -> Path:
+    """Convert ``src`` (TIFF slices / TIFF stack / HDF5 / zarr) to an OME-Zarr at ``dst``.
+
+    Parameters
+    ----------
+    src
+        Input volume (anything :func:`axonseg.io.open_volume` opens).
+    dst
+        Output ``.ome.zarr`` folder; must not exist unless ``overwrite``.
+    voxel_size_um
+        (z, y, x) voxel size in micrometres. Required unless the input records one.
+    chunk_shape_zyx
+        Output chunk shape.
+    max_levels
+        Pyramid levels at most (level 0 included).
+    dataset
+        HDF5 dataset name when the file has several 3-D datasets.
+    overwrite
+        Replace an existing ``dst`` (the input is never touched).
+    """
+    src, dst = Path(src), Path(dst)
+    if not src.exists():
+        raise VolumeError(f"{src}: no such file or folder")
+    if dst.exists() and not overwrite:
+        raise FileExistsError(f"{dst}: exists; pass --overwrite to replace it")
+    if dst.resolve() == src.resolve():
+        raise VolumeError(f"{dst}: output would overwrite the input")
+    shape, dtype, read, recorded = _reader(src, dataset)
+    voxel = tuple(float(v) for v in (voxel_size_um or recorded or ()))
+    if len(voxel) != 3:
+        raise VolumeError(f"{src}: the voxel size is not recorded in the input; give it (--voxel-size-um Z Y X)")
+    cz, cy = int(chunk_shape_zyx[0]), int(chunk_shape_zyx[1])
+    tmp = dst.with_name(f".{dst.name}.partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    levels = num_pyramid_levels(shape, max_levels)
+    create_ome_zarr(tmp, shape, chunk_shape_zyx, dtype, voxel, levels, name=src.name,
+                    attributes={"axonseg": {"converted_from": str(src), "voxel_size_um": list(voxel)}})
+    level0 = zarr.open_array(str(tmp / "0"), mode="r+")
+    rows = [(z, y) for z in range(0, shape[0], cz) for y in range(0, shape[1], cy)]
+    for z, y in tqdm(rows, desc=f"convert {src.name}", unit="chunk-row", disable=not progress):
+        z1, y1 = min(z + cz, shape[0]), min(y + cy, shape[1])
+        level0[z:z1, y:y1, :] = read(z, z1, y, y1)
+    build_pyramid(tmp)
+    if dst.exists():
+        shutil.rmtree(dst)
+    os.replace(tmp, dst)
+    logger.info("converted %s %s %s -> %s (%d levels, voxel %s um)", src, shape, dtype, dst, levels, voxel)
+    return dst
