@@ -1,0 +1,41 @@
+"""Convert TIFF slices / a TIFF stack / HDF5 into a chunked OME-Zarr (zarr v3), lazily."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="axonseg convert", description=__doc__)
+    p.add_argument("input", type=Path, help="TIFF slice folder (ordered by the last number), TIFF stack, HDF5")
+    p.add_argument("output", type=Path, help="output .ome.zarr folder")
+    p.add_argument("--voxel-size-um", type=float, nargs=3, metavar=("Z", "Y", "X"),
+                   help="voxel size in micrometres (required unless the input records it)")
+    p.add_argument("--chunk", type=int, nargs=3, default=(64, 128, 128), metavar=("Z", "Y", "X"))
+    p.add_argument("--levels", type=int, default=5, help="pyramid levels at most")
+    p.add_argument("--dataset", help="HDF5 dataset name")
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from axonseg.io import VolumeError
+    from axonseg.io.convert import convert_to_ome_zarr
+
+    try:
+        out = convert_to_ome_zarr(args.input, args.output, args.voxel_size_um, tuple(args.chunk), args.levels,
+                                  dataset=args.dataset, overwrite=args.overwrite, progress=not args.quiet)
+    except (VolumeError, ValueError, FileExistsError) as exc:
+        print(f"axonseg convert: {exc}", file=sys.stderr)
+        return 1
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Predict axon probabilities over a whole brain, block by block (resumable; serial or Dask)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+# flag -> (settings field, argparse kwargs); flags left unset keep the config's value
+_FLAGS = {
+    "--step": ("step_fraction", {"type": float, "help": "lattice step as a fraction of the patch (0.5)"}),
+    "--batch-size": ("batch_size", {"type": int}),
+    "--device": ("device", {"help": "cpu | cuda | cuda:N"}),
+    "--threads": ("num_threads", {"type": int, "help": "torch threads per worker (0: automatic)"}),
+    "--tta": ("mirror_tta", {"action": argparse.BooleanOptionalAction, "help": "8-fold mirror TTA"}),
+    "--normalization": ("normalization", {"choices": ["global", "per_patch"]}),
+    "--skip-empty-below": ("skip_empty_below", {"type": float, "help": "skip blocks whose raw max is below"}),
+    "--output-class": ("output_class", {"type": int}),
+    "--mask-threshold": ("mask_threshold", {"type": float, "help": "also write a 0/255 mask at this probability"}),
+    "--chunk": ("chunk_shape_vox", {"type": int, "nargs": 3, "metavar": ("Z", "Y", "X")}),
+    "--block": ("block_shape_vox", {"type": int, "nargs": 3, "metavar": ("Z", "Y", "X")}),
+    "--pyramid-levels": ("pyramid_max_levels", {"type": int}),
+    "--tiff-slices": ("write_tiff_slices", {"action": argparse.BooleanOptionalAction}),
+    "--runner": ("runner", {"choices": ["serial", "dask"]}),
+    "--scheduler": ("dask_scheduler_address", {"help": "Dask scheduler address (default: local cluster)"}),
+    "--workers": ("dask_workers", {"type": int, "help": "local Dask workers"}),
+    "--preview": ("preview", {"action": argparse.BooleanOptionalAction}),
+    "--voxel-size-um": ("voxel_size_um", {"type": float, "nargs": 3, "metavar": ("Z", "Y", "X")}),
+    "--channels-last": ("channels_last", {"action": argparse.BooleanOptionalAction}),
+    "--fold": ("fold", {"type": int}),
+    "--checkpoint": ("checkpoint", {"choices": ["final", "best", "latest"]}),
+    "--patch-size": ("legacy_patch_size_vox", {"type": int, "nargs": 3, "metavar": ("Z", "Y", "X"),
+                                                "help": "patch size of a legacy plain Generic_UNet .pth"}),
+    "--convert": ("convert_input", {"action": argparse.BooleanOptionalAction,
+                                    "help": "convert a non-zarr input to <output>/input.ome.zarr first"}),
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="axonseg predict", description=__doc__)
+    p.add_argument("input", type=Path, help="zarr / OME-Zarr / TIFF slice folder / TIFF stack / HDF5")
+    p.add_argument("model", type=Path, help="axonseg .pth, legacy D-LMBmap .pth, or nnU-Net v1 result folder")
+    p.add_argument("output", type=Path, help="output folder (rerun the same command to resume)")
+    p.add_argument("--config", type=Path, help="YAML settings (keys of PredictSettings); flags win")
+    p.add_argument("--dataset", help="HDF5 dataset name")
+    for flag, (field, kwargs) in _FLAGS.items():
+        p.add_argument(flag, dest=field, default=None, **kwargs)
+    p.add_argument("--overwrite", action="store_true", help="delete an existing prediction in OUTPUT first")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from axonseg.inference import OutputError, PredictSettings, WeightsError, predict_whole_brain
+    from axonseg.inference.plans import ModelFolderError
+    from axonseg.io import VolumeError
+
+    overrides = {f: getattr(args, f) for f, _ in _FLAGS.values() if getattr(args, f) is not None}
+    try:
+        base = PredictSettings.from_yaml(args.config) if args.config else PredictSettings()
+        settings = base.replace(**overrides)
+        summary = predict_whole_brain(args.input, args.model, args.output, settings, overwrite=args.overwrite,
+                                      dataset=args.dataset, progress=not args.quiet)
+    except (VolumeError, WeightsError, ModelFolderError, OutputError, ValueError, FileNotFoundError,
+            FileExistsError, RuntimeError) as exc:
+        print(f"axonseg predict: {exc}", file=sys.stderr)
+        return 1
+    print(f"{summary.out_dir}: {summary.blocks_run} blocks run ({summary.blocks_skipped_empty} empty, skipped), "
+          f"{summary.blocks_resumed} already done, of {summary.blocks_total}; {summary.seconds:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

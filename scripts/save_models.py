@@ -1,0 +1,12 @@
+#!/usr/bin/env python
+"""D-LMBmap's ``save_model.py``, as an axonseg command: export a trained model to one ``.pth``.
+
+Usage: python scripts/save_models.py RESULT_FOLDER OUT.pth [--fold N] [--checkpoint final|best|latest]
+(the same as ``axonseg save-models``; see ``--help``).
+"""
+import sys
+
+from axonseg.cli.save_models import main
+
+if __name__ == "__main__":
+    sys.exit(main())
