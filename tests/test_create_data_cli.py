@@ -190,3 +190,20 @@ def test_real_fine_labels_make_a_task_nnunet_plan_and_preprocess_accepts(tmp_pat
     assert (done / "splits_final.pkl").read_bytes() == (task / "splits_final.pkl").read_bytes()
     assert set(splits[0]["train"]) | set(splits[0]["val"]) == preprocessed
     assert len(preprocessed) == 3 * 2 * 2 + 2 * 2 * 2
+
+
+def test_matching_references_and_independent_artifact_samples(tree, tmp_path):
+    assert axonseg_main(_args(tree, tmp_path / "raw", "--artifact-samples-per-cube", "3")) == 0
+    task = tmp_path / "raw" / "nnUNet_raw_data" / "Task611_Test"
+    cases = json.loads((task / "cases.json").read_text())
+    for record in cases.values():
+        if record["variant"] == "matched":
+            expected = "volumes/" if record["group"].startswith("axon") else "artifacts/"
+            assert record["reference"].startswith(expected)
+    # D-LMBmap overwrote its source, so artifact samples after the first were rotations of it:
+    # rot90/flips keep the multiset of voxel values, independent crops do not
+    artifact_cases = [c for c, r in cases.items() if r["group"] == "artifact-1" and r["variant"] == "original"]
+    assert len(artifact_cases) == 3
+    values = [np.sort(sitk.GetArrayFromImage(sitk.ReadImage(str(task / "imagesTr" / f"{c}_0000.nii.gz"))), axis=None)
+              for c in artifact_cases]
+    assert not any(np.array_equal(values[i], values[j]) for i in range(3) for j in range(i + 1, 3))

@@ -117,7 +117,7 @@ def run_job(job: Job, settings: CreateDataSettings, inputs: Inputs, task_dir: Pa
             case_id = next(case_ids)
             img, lab = random_crop(source, label, crop, rng)
             record = {"group": job.group, "source": job.image_path.name, "variant": variant,
-                      "reference": reference.name if reference is not None else None,
+                      "reference": _short(reference),
                       "sample": sample, "cutmix": None, "contrast": False}
             if job.kind == "axon" and settings.cutmix and rng.random() < settings.cutmix_probability:
                 index = choose_artifact(len(inputs.artifacts), rng)
@@ -137,6 +137,10 @@ def run_job(job: Job, settings: CreateDataSettings, inputs: Inputs, task_dir: Pa
                 _write_preview(task_dir / PREVIEW_FILE, img, lab, case_id, spacing)
             records[case_id] = record
     return records
+
+
+def _short(path: Path | None) -> str | None:
+    return None if path is None else f"{path.parent.name}/{path.name}"
 
 
 def _write_preview(path: Path, image: np.ndarray, label: np.ndarray, case_id: str, spacing) -> None:
