@@ -119,3 +119,34 @@ def test_unknown_trainer_lists_ours(trained):
     assert result.returncode != 0
     assert "unknown trainer 'MyTrainerAxail'" in result.output
     assert "MyTrainerAxial" in result.output and "DLMBmapTrainerV2" in result.output
+
+
+@pytest.mark.parametrize("name,axial", [("MyTrainerAxial", True), ("DLMBmapTrainerV2", False)])
+def test_trainer_recipe(trained, name, axial):
+    import pickle
+
+    import axonseg_trainers
+    from axonseg.networks import AxialGenericUNet
+
+    model_dir = trained[2]
+    info = pickle.loads((model_dir / "fold_0" / "model_final_checkpoint.model.pkl").read_bytes())
+    trainer = axonseg_trainers.TRAINERS[name](*info["init"])
+    trainer.initialize(training=False)
+    assert isinstance(trainer.network, AxialGenericUNet) == axial
+    if axial:
+        assert trainer.network.patch_size_zyx == (48, 48, 48)
+    assert trainer.max_num_epochs == 550
+    assert trainer.data_aug_params["do_mirror"] is False
+    opt = trainer.optimizer
+    assert isinstance(opt, torch.optim.Adam)
+    group = opt.param_groups[0]
+    assert (group["lr"], group["weight_decay"], group["amsgrad"]) == (3e-4, 3e-5, True)
+    sched = trainer.lr_scheduler
+    assert (sched.factor, sched.patience, sched.threshold, sched.threshold_mode) == (0.2, 30, 1e-3, "abs")
+    # the scheduler steps on the moving average of the training loss: a plateau of
+    # 31 epochs after the first cuts the learning rate by 5
+    trainer.maybe_update_lr(0)  # the call at the start of run_training steps nothing
+    for _ in range(32):
+        trainer.train_loss_MA = 0.5
+        trainer.maybe_update_lr()
+    assert group["lr"] == pytest.approx(3e-4 * 0.2)
