@@ -21,6 +21,7 @@ class NnunetCommandError(RuntimeError):
 @dataclass(frozen=True)
 class CommandResult:
     args: list[str]
+    returncode: int
     seconds: float
     output: str
 
@@ -51,4 +52,4 @@ def run_nnunet(args: list[str], paths: NnunetPaths, log_file: Path | None = None
     if check and proc.returncode != 0:
         tail = "\n".join(proc.stdout.strip().splitlines()[-15:])
         raise NnunetCommandError(f"`{' '.join(args)}` failed with exit code {proc.returncode}:\n{tail}")
-    return CommandResult(list(args), seconds, proc.stdout)
+    return CommandResult(list(args), proc.returncode, seconds, proc.stdout)

@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {
     "unregister": "axonseg.cli.unregister",
     "trainers": "axonseg.cli.trainers",
     "demo": "axonseg.cli.demo",
+    "check": "axonseg.cli.check",
     "crop-cubes": "axonseg.cli.crop_cubes",
     "rough-labels": "axonseg.cli.rough_labels",
     "fine-labels": "axonseg.cli.fine_labels",

@@ -1,0 +1,35 @@
+"""Check the setup: trainers registered with nnU-Net, nnU-Net's folders set, torch device."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="axonseg check", description=__doc__)
+    parser.add_argument("--no-env", action="store_true",
+                        help="do not require nnU-Net's environment variables (e.g. prediction-only use)")
+    args = parser.parse_args(argv)
+    import torch
+
+    from axonseg.nnunet_env import NnunetEnvError, require_nnunet_paths
+    from axonseg.registration import is_registered, shim_path
+
+    problems = []
+    if is_registered():
+        print(f"ok: axonseg's trainers are registered with nnU-Net ({shim_path()})")
+    else:
+        problems.append("axonseg's trainers are not registered with nnU-Net: run `make setup` "
+                        "(or `axonseg register`)")
+    if not args.no_env:
+        try:
+            paths = require_nnunet_paths()
+            print(f"ok: nnU-Net folders: raw {paths.raw_data_base}, preprocessed {paths.preprocessed}, "
+                  f"results {paths.results}")
+        except NnunetEnvError as err:
+            problems.append(str(err))
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    print(f"ok: torch {torch.__version__} on {device}")
+    for p in problems:
+        print(f"error: {p}", file=sys.stderr)
+    return 1 if problems else 0
