@@ -91,7 +91,8 @@ def run_job(job: Job, settings: CreateDataSettings, inputs: Inputs, task_dir: Pa
     rng = np.random.default_rng(np.random.SeedSequence([settings.seed, KIND_CODE[job.kind], job.cube_id]))
     spacing = settings.voxel_spacing_um_zyx
     lo_pct, hi_pct = settings.normalise_percentiles
-    image = read_tiff(job.image_path).astype(np.float32)
+    raw = read_tiff(job.image_path)
+    image = raw.astype(np.float32)
     if job.kind == "test":
         write_case(task_dir, job.case_ids[0], normalise_crop(image, lo_pct, hi_pct), None, spacing, test=True)
         return {}
@@ -111,7 +112,7 @@ def run_job(job: Job, settings: CreateDataSettings, inputs: Inputs, task_dir: Pa
         source, reference = image, None
         if variant == "matched":
             reference = references[int(rng.integers(0, len(references)))]
-            source = match_histogram(image, read_tiff(reference))
+            source = match_histogram(raw, read_tiff(reference))
         samples = settings.samples_per_cube if job.kind == "axon" else settings.artifact_samples_per_cube
         for sample in range(samples):
             case_id = next(case_ids)

@@ -118,3 +118,11 @@ def test_normalise_crop_clips_to_percentiles_and_scales_to_unit_range():
     np.testing.assert_allclose(out, (np.clip(image, lo, hi) - lo) / (hi - lo), rtol=1e-6)
     assert out.min() == 0 and out.max() == 1 and out.dtype == np.float32
     assert not normalise_crop(np.full((3, 3, 3), 5.0)).any()
+
+
+def test_histogram_matching_of_uint16_cubes_equals_the_float_path():
+    rng = np.random.default_rng(1)
+    cube = rng.normal(3000, 300, (20, 20, 20)).astype(np.uint16)
+    reference = (rng.exponential(500, (24, 24, 24)) + 700).astype(np.uint16)
+    np.testing.assert_array_equal(match_histogram(cube, reference),
+                                  match_histogram(cube.astype(np.float32), reference.astype(np.float32)))
