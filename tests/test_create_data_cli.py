@@ -207,3 +207,17 @@ def test_matching_references_and_independent_artifact_samples(tree, tmp_path):
     values = [np.sort(sitk.GetArrayFromImage(sitk.ReadImage(str(task / "imagesTr" / f"{c}_0000.nii.gz"))), axis=None)
               for c in artifact_cases]
     assert not any(np.array_equal(values[i], values[j]) for i in range(3) for j in range(i + 1, 3))
+
+
+def test_nnunet_env_flag_takes_nnunet_folders_and_names_missing_variables(tree, tmp_path, monkeypatch, capsys):
+    for name in ("nnUNet_raw_data_base", "nnUNet_preprocessed", "RESULTS_FOLDER"):
+        monkeypatch.delenv(name, raising=False)
+    args = [a for a in _args(tree, tmp_path / "unused") if a not in ("--raw-data-base", str(tmp_path / "unused"))]
+    assert axonseg_main(args + ["--nnunet-env"]) == 1
+    assert "nnUNet_raw_data_base" in capsys.readouterr().err
+    monkeypatch.setenv("nnUNet_raw_data_base", str(tmp_path / "raw"))
+    monkeypatch.setenv("nnUNet_preprocessed", str(tmp_path / "pre"))
+    monkeypatch.setenv("RESULTS_FOLDER", str(tmp_path / "res"))
+    assert axonseg_main(args + ["--nnunet-env"]) == 0
+    assert (tmp_path / "raw" / "nnUNet_raw_data" / "Task611_Test" / "dataset.json").is_file()
+    assert (tmp_path / "pre" / "Task611_Test" / "splits_final.pkl").is_file()

@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="YAML settings (keys of CreateDataSettings); flags win")
     for flag, (field, kwargs) in _FLAGS.items():
         p.add_argument(flag, dest=field, default=None, **kwargs)
+    p.add_argument("--nnunet-env", action="store_true",
+                   help="take --raw-data-base and --preprocessed from nnU-Net's environment variables "
+                        "(nnUNet_raw_data_base, nnUNet_preprocessed) unless given")
     p.add_argument("--overwrite", action="store_true", help="replace an existing task folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -53,12 +56,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.overwrite:
         overrides["overwrite"] = True
     try:
+        if args.nnunet_env:
+            from axonseg.nnunet_env import require_nnunet_paths
+
+            paths = require_nnunet_paths()
+            overrides["raw_data_base"] = overrides["raw_data_base"] or str(paths.raw_data_base)
+            overrides["preprocessed_base"] = overrides["preprocessed_base"] or str(paths.preprocessed)
         if args.config is not None:
             settings = CreateDataSettings.from_yaml(args.config, **overrides)
         else:
             settings = CreateDataSettings.from_dict({k: v for k, v in overrides.items() if v is not None})
         task = create_data(settings, progress=not args.quiet)
-    except (CreateDataError, VolumeError, ValueError, FileNotFoundError, FileExistsError) as exc:
+    except (CreateDataError, VolumeError, ValueError, FileNotFoundError, FileExistsError, RuntimeError) as exc:
         print(f"axonseg create-data: {exc}", file=sys.stderr)
         return 1
     print(task)

@@ -201,9 +201,13 @@ def create_data(settings: CreateDataSettings, progress: bool = True) -> Path:
                 with ProcessPoolExecutor(max_workers=settings.num_workers) as pool:
                     futures = {pool.submit(run_job, job, settings, inputs, tmp,
                                            settings.preview and k == 0): job for k, job in enumerate(jobs)}
-                    for future in as_completed(futures):
-                        records.update(future.result())
-                        bar.update(len(futures[future].case_ids))
+                    try:
+                        for future in as_completed(futures):
+                            records.update(future.result())
+                            bar.update(len(futures[future].case_ids))
+                    except BaseException:
+                        pool.shutdown(wait=True, cancel_futures=True)  # then remove tmp below
+                        raise
         records = dict(sorted(records.items()))
         case_groups = {c: r["group"] for c, r in records.items()}
         for case_id, record in records.items():
