@@ -57,7 +57,7 @@ def crop_cube(volume, center_zyx: Sequence[int], size_zyx: Sequence[int],
     Raises
     ------
     CubeOutsideVolumeError
-        If the cube leaves the volume and ``pad_mode`` is None, or lies wholly outside it.
+        If the cube leaves the volume and ``pad_mode`` is None, or its centre is outside it.
     """
     if volume.ndim != 3:
         raise ValueError(f"volume must be 3-D (z, y, x), got shape {volume.shape}")
@@ -106,6 +106,14 @@ def crop_cubes_to_folder(volume_path: str | Path, points_path: str | Path, out_d
     -------
     list[Path]
         The written cube files.
+
+    Raises
+    ------
+    CubeOutsideVolumeError
+        Listing every point whose cube leaves the volume (without padding) or whose centre is
+        outside it.
+    FileExistsError
+        If a cube file exists and ``overwrite`` is False.
     """
     from axonseg.annotate.points import read_points
     from axonseg.io import open_volume, write_tiff
@@ -116,7 +124,8 @@ def crop_cubes_to_folder(volume_path: str | Path, points_path: str | Path, out_d
     lists = [("volumes", points_path)]
     if artifact_points_path is not None:
         lists.append(("artifacts", artifact_points_path))
-    errors = []
+    errors: list[str] = []
+    existing: list[str] = []
     for sub, path in lists:
         points = read_points(path)
         for k, point in enumerate(points):
@@ -131,8 +140,11 @@ def crop_cubes_to_folder(volume_path: str | Path, points_path: str | Path, out_d
                               f"[{start[0]}:{stop[0]}, {start[1]}:{stop[1]}, {start[2]}:{stop[2]}] "
                               f"leaves volume {info.path} of shape {info.shape_zyx}")
             if target.exists() and not overwrite:
-                errors.append(f"{target}: exists; pass overwrite to replace it")
+                existing.append(str(target))
             jobs.append((target, point))
+    if existing:
+        raise FileExistsError(f"{existing[0]} (and {len(existing) - 1} more) exist; nothing written; "
+                              "pass overwrite (--overwrite) to replace them")
     if errors:
         raise CubeOutsideVolumeError(
             "refusing to crop (nothing written; padding, if asked for, only fills cubes whose "

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         written = crop_cubes_to_folder(args.volume, args.points, args.out, size_zyx=size,
                                        artifact_points_path=args.artifact_points, pad_mode=args.pad,
                                        first_id=args.first_id, overwrite=args.overwrite)
-    except (CubeOutsideVolumeError, PointsError, VolumeError, ValueError) as exc:
+    except (CubeOutsideVolumeError, PointsError, VolumeError, ValueError, FileExistsError) as exc:
         print(f"axonseg crop-cubes: {exc}", file=sys.stderr)
         return 1
     for path in written:
