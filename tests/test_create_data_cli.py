@@ -83,9 +83,16 @@ def test_same_seed_gives_a_byte_identical_task_whatever_the_workers(tree, tmp_pa
 
 
 def test_task_contents_spacing_labels_and_leak_free_folds(tree, tmp_path):
-    assert axonseg_main(_args(tree, tmp_path / "raw", "--preprocessed", str(tmp_path / "pre"))) == 0
+    tests = tmp_path / "test_cubes"
+    tests.mkdir()
+    tifffile.imwrite(tests / "volume-77.tiff", np.arange(18 ** 3, dtype=np.uint16).reshape(18, 18, 18))
+    assert axonseg_main(_args(tree, tmp_path / "raw", "--preprocessed", str(tmp_path / "pre"),
+                              "--test-volumes", str(tests))) == 0
     task = tmp_path / "raw" / "nnUNet_raw_data" / "Task611_Test"
     dataset = json.loads((task / "dataset.json").read_text())
+    assert dataset["test"] == ["./imagesTs/Test_test77.nii.gz"] and dataset["numTest"] == 1
+    test_image = sitk.ReadImage(str(task / "imagesTs" / "Test_test77_0000.nii.gz"))
+    assert test_image.GetSize() == (18, 18, 18) and test_image.GetSpacing() == (1.0, 1.0, 2.0)
     assert dataset["modality"] == {"0": "LSFM"} and dataset["labels"] == {"0": "background", "1": "axon"}
     assert dataset["numTraining"] == 4 * 2 * 2 + 2 * 2 * 2
     image = sitk.ReadImage(str(task / "imagesTr" / "Test_0000_0000.nii.gz"))
