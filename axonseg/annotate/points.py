@@ -5,6 +5,9 @@ such as ``Area`` or ``Mean`` that we ignore). ``X`` and ``Y`` are pixel coordina
 ``i`` spans ``[i, i + 1)``, so ``250.5`` lies in pixel 250) and ``Slice`` is **1-based**. A
 plain CSV has a header ``z,y,x`` with 0-based voxel indices. Both become an ``(n, 3)`` int
 array in z, y, x order.
+
+ImageJ reports X and Y in calibrated units (e.g. µm) when the image has a spatial scale; the
+points must be exported in pixels (Analyze > Set Scale > "Click to Remove Scale" first).
 """
 from __future__ import annotations
 
