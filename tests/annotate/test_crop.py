@@ -66,3 +66,15 @@ def test_crop_cubes_on_real_brain_slices(dlmbmap, tmp_path):
     # existing files are not replaced without overwrite
     with pytest.raises(FileExistsError, match="volume-1000.tiff .* exist; nothing written"):
         crop_cubes_to_folder(brain, inside, out)
+
+
+def test_crop_cubes_command_refuses_example_csv_with_exit_1(dlmbmap, tmp_path, capsys):
+    from axonseg.cli.main import main as axonseg_main
+
+    out = tmp_path / "cubes"
+    code = axonseg_main(["crop-cubes", "--volume", str(dlmbmap / "brain-example"),
+                         "--points", str(dlmbmap / "example.csv"), "--out", str(out), "--pad", "edge"])
+    err = capsys.readouterr().err
+    assert code == 1 and not out.exists()
+    assert "point 2 (z,y,x (141, 500, 221)) lies outside volume" in err
+    assert "point 1" not in err                    # padding covers point 1 (centre inside)
