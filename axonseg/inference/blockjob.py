@@ -96,12 +96,11 @@ def _predictor(job: PredictJob):
 
 
 def _input(job: PredictJob):
-    from axonseg.io import open_volume
+    from axonseg.io import open_region_reader
 
     key = ("input", job.input_path, job.input_dataset)
     if key not in _CACHE:
-        arr, _ = open_volume(job.input_path, dataset=job.input_dataset)
-        _CACHE[key] = arr
+        _CACHE[key] = open_region_reader(job.input_path, dataset=job.input_dataset)
     return _CACHE[key]
 
 

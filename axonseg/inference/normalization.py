@@ -86,9 +86,15 @@ def per_patch_zscore(batch: np.ndarray) -> np.ndarray:
 def _sample_regions(shape_zyx: tuple[int, ...], max_sample_voxels: int, cube_vox: int):
     total = int(np.prod(shape_zyx))
     if total <= max_sample_voxels:
-        slab = max(1, 2 ** 24 // max(1, shape_zyx[1] * shape_zyx[2]))
-        for z in range(0, shape_zyx[0], slab):
-            yield (slice(z, min(z + slab, shape_zyx[0])), slice(None), slice(None))
+        # every voxel, in pieces of at most 2**20 voxels (bounded memory whatever the shape)
+        piece = list(shape_zyx)
+        while int(np.prod(piece)) > 2 ** 20:
+            ax = int(np.argmax(piece))
+            piece[ax] = (piece[ax] + 1) // 2
+        for z in range(0, shape_zyx[0], piece[0]):
+            for y in range(0, shape_zyx[1], piece[1]):
+                for x in range(0, shape_zyx[2], piece[2]):
+                    yield (slice(z, z + piece[0]), slice(y, y + piece[1]), slice(x, x + piece[2]))
         return
     side = [min(cube_vox, s) for s in shape_zyx]
     n_cubes = max(1, max_sample_voxels // int(np.prod(side)))

@@ -104,17 +104,19 @@ def _finalize(job: PredictJob, arr, voxel_size_um) -> None:
 
 
 def _preview(layout: state.OutputLayout, arr, prob, voxel_size_um) -> None:
-    """MIP of a central sub-region (<= 64 slices, <= 1024^2 pixels) of input and probability."""
+    """MIP of a central sub-region (<= 64 slices, <= 2048^2 pixels) of input and probability,
+    reduced chunk by chunk (dask), never loaded whole."""
+    import dask.array as da
+
     from axonseg.analysis.preview import save_preview_png
 
-    shape = prob.shape
     sl = []
-    for s, m in zip(shape, (64, 1024, 1024)):
+    for s, m in zip(prob.shape, (64, 2048, 2048)):
         a = max(0, s // 2 - m // 2)
         sl.append(slice(a, min(s, a + m)))
     sl = tuple(sl)
-    raw = np.asarray(arr[sl])
-    p = np.asarray(prob[sl]).astype(np.float32) / 255
+    raw = da.asarray(arr)[sl]
+    p = da.from_zarr(prob)[sl].astype(np.float32) / 255
     save_preview_png(layout.preview, raw, p, title=f"{layout.root.name}: z {sl[0].start}-{sl[0].stop}",
                      voxel_size_um=voxel_size_um)
 
@@ -155,7 +157,9 @@ def predict_whole_brain(input_path: str | Path, model_path: str | Path, out_dir:
     if mode == "new":
         norm = model.normalization
         if settings.normalization == "global":
-            norm = with_image_statistics(arr, norm, settings.norm_max_sample_voxels)
+            from axonseg.io import open_region_reader
+            norm = with_image_statistics(open_region_reader(src, src_dataset), norm,
+                                         settings.norm_max_sample_voxels)
         levels = num_pyramid_levels(info.shape_zyx, settings.pyramid_max_levels)
         for path, name in ((layout.probability, "probability"), (layout.mask, "mask")):
             if name == "mask" and settings.mask_threshold is None:

@@ -77,12 +77,12 @@ def test_outputs_metadata_mask_and_no_silent_overwrite(tmp_path, model16):
 
 
 def test_empty_blocks_are_skipped_and_counted(tmp_path, model16):
-    src = make_input(tmp_path / "in.zarr", (48, 64, 64), cube_at=(2, 3, 4))
+    src = make_input(tmp_path / "in.zarr", (64, 96, 96), cube_at=(2, 3, 4))
     s = PredictSettings(**FAST, skip_empty_below=1)
     summary = predict_whole_brain(src, model16, tmp_path / "out", s, progress=False)
     assert 0 < summary.blocks_skipped_empty < summary.blocks_total
     prob = zarr.open_array(str(tmp_path / "out" / "probability.ome.zarr" / "0"))[:]
-    assert prob[40:, 40:, 40:].max() == 0
+    assert prob[48:, 64:, 64:].max() == 0
 
 
 def test_sigkill_then_rerun_is_byte_identical_and_writes_each_block_once(tmp_path, model16):
@@ -131,8 +131,8 @@ _MEASURE = ("import resource, sys; from axonseg.cli.main import main; rc = main(
 
 def _peak_mb(tmp_path: Path, model: Path, shape) -> float:
     src = make_input(tmp_path / f"in{shape[1]}.zarr", shape, seed=6, cube_at=(8, 8, 8))
-    args = [src, model, tmp_path / f"out{shape[1]}", "--chunk", "32", "64", "64", "--block", "64", "128", "128",
-            "--threads", "1", "--skip-empty-below", "1", "--quiet"]
+    args = [src, model, tmp_path / f"out{shape[1]}", "--chunk", "32", "64", "64", "--block", "32", "64", "64",
+            "--threads", "1", "--batch-size", "16", "--skip-empty-below", "1", "--quiet"]
     res = subprocess.run([sys.executable, "-c", _MEASURE, "predict", *map(str, args)], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-2000:]
     return int(res.stdout.split("PEAK_KB")[1].split()[0]) / 1024
@@ -141,4 +141,4 @@ def _peak_mb(tmp_path: Path, model: Path, shape) -> float:
 def test_peak_memory_does_not_grow_with_volume_size(tmp_path, model16):
     small = _peak_mb(tmp_path, model16, (64, 128, 128))
     big = _peak_mb(tmp_path, model16, (192, 512, 512))  # 48x the voxels: 96 MB uint16, 192 MB float32
-    assert big - small < 60, f"peak RSS {small:.0f} MB -> {big:.0f} MB"
+    assert big - small < 64, f"peak RSS {small:.0f} MB -> {big:.0f} MB"
