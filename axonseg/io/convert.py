@@ -100,14 +100,18 @@ def convert_to_ome_zarr(src: str | Path, dst: str | Path, voxel_size_um: Sequenc
     if tmp.exists():
         shutil.rmtree(tmp)
     levels = num_pyramid_levels(shape, max_levels)
-    create_ome_zarr(tmp, shape, chunk_shape_zyx, dtype, voxel, levels, name=src.name,
-                    attributes={"axonseg": {"converted_from": str(src), "voxel_size_um": list(voxel)}})
-    level0 = zarr.open_array(str(tmp / "0"), mode="r+")
-    rows = [(z, y) for z in range(0, shape[0], cz) for y in range(0, shape[1], cy)]
-    for z, y in tqdm(rows, desc=f"convert {src.name}", unit="chunk-row", disable=not progress):
-        z1, y1 = min(z + cz, shape[0]), min(y + cy, shape[1])
-        level0[z:z1, y:y1, :] = read(z, z1, y, y1)
-    build_pyramid(tmp)
+    try:
+        create_ome_zarr(tmp, shape, chunk_shape_zyx, dtype, voxel, levels, name=src.name,
+                        attributes={"axonseg": {"converted_from": str(src), "voxel_size_um": list(voxel)}})
+        level0 = zarr.open_array(str(tmp / "0"), mode="r+")
+        rows = [(z, y) for z in range(0, shape[0], cz) for y in range(0, shape[1], cy)]
+        for z, y in tqdm(rows, desc=f"convert {src.name}", unit="chunk-row", disable=not progress):
+            z1, y1 = min(z + cz, shape[0]), min(y + cy, shape[1])
+            level0[z:z1, y:y1, :] = read(z, z1, y, y1)
+        build_pyramid(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if dst.exists():
         shutil.rmtree(dst)
     os.replace(tmp, dst)
