@@ -11,6 +11,7 @@ import os
 import time
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,7 +53,6 @@ class PredictJob:
 
     @property
     def layout(self) -> OutputLayout:
-        from pathlib import Path
         return OutputLayout(Path(self.out_dir))
 
 

@@ -107,7 +107,7 @@ def prepare_output(layout: OutputLayout, fingerprint: dict[str, Any], input_path
     """
     root = layout.root.resolve()
     src = Path(input_path).resolve()
-    if root == src or src.is_relative_to(root) or root.is_relative_to(src) and src.is_dir():
+    if root == src or src.is_relative_to(root) or (src.is_dir() and root.is_relative_to(src)):
         raise OutputError(f"{layout.root}: output folder must not be the input or inside/around it ({input_path})")
     if not layout.root.exists():
         return "new"
@@ -115,10 +115,10 @@ def prepare_output(layout: OutputLayout, fingerprint: dict[str, Any], input_path
         if overwrite:
             shutil.rmtree(layout.root)
             return "new"
-        previous = read_run_json(layout).get("fingerprint")
-        if previous != json.loads(json.dumps(fingerprint, default=str)):
-            diff = sorted(k for k in set(previous or {}) | set(fingerprint)
-                          if (previous or {}).get(k) != json.loads(json.dumps(fingerprint, default=str)).get(k))
+        previous = read_run_json(layout).get("fingerprint") or {}
+        current = json.loads(json.dumps(fingerprint, default=str))
+        if previous != current:
+            diff = sorted(k for k in set(previous) | set(current) if previous.get(k) != current.get(k))
             raise OutputError(f"{layout.root}: holds a prediction with different settings/model/input "
                               f"(differs in {diff}); use another folder or --overwrite")
         return "resume"

@@ -108,7 +108,6 @@ def infer_config(sd: dict[str, torch.Tensor], source: str, patch_size_zyx=None, 
     max_features = max(widths) if max(widths) < natural else max(320, natural)
     axial = any(k.startswith("axial_embedding.") for k in sd)
     if axial:
-        emb = sd["axial_embedding.0.param_0"]
         d = num_pool - 1
         shape_d = [int(sd[f"axial_embedding.0.param_{a}"].shape[2 + a]) for a in range(3)]
         factor = [1, 1, 1]
@@ -123,7 +122,6 @@ def infer_config(sd: dict[str, torch.Tensor], source: str, patch_size_zyx=None, 
         if int(q.shape[0]) != heads * dim_heads * 4 ** d:
             raise WeightsError(f"{source}: attention width {int(q.shape[0])} != heads*dim_heads*4^{d} with "
                                f"heads={heads}, dim_heads={dim_heads}; pass the right --heads/--dim-heads")
-        del emb
     elif patch_size_zyx is None:
         raise WeightsError(f"{source}: a plain Generic_UNet state dict does not record its patch size; give it "
                            f"(--patch-size Z Y X)")
