@@ -121,6 +121,35 @@ def _preview(layout: state.OutputLayout, arr, prob, voxel_size_um) -> None:
                      voxel_size_um=voxel_size_um)
 
 
+def _initialize(layout: state.OutputLayout, model: LoadedModel, settings: PredictSettings, fp: dict,
+                input_path: Path, src: Path, src_dataset: str | None, info, voxel) -> None:
+    """Whole-volume normalisation statistics, empty output arrays, then ``run.json`` (status running)."""
+    import shutil
+
+    from axonseg.io import open_region_reader
+    from axonseg.io.ome_zarr import create_ome_zarr, num_pyramid_levels
+
+    norm = model.normalization
+    if settings.normalization == "global":
+        norm = with_image_statistics(open_region_reader(src, src_dataset), norm, settings.norm_max_sample_voxels)
+    levels = num_pyramid_levels(info.shape_zyx, settings.pyramid_max_levels)
+    for path, name in ((layout.probability, "probability"), (layout.mask, "mask")):
+        if path.exists():  # left by a set-up that was interrupted
+            shutil.rmtree(path)
+        if name == "mask" and settings.mask_threshold is None:
+            continue
+        create_ome_zarr(path, info.shape_zyx, settings.chunk_shape_vox, np.uint8, voxel, levels,
+                        name=name, downsample="mean" if name == "probability" else "max")
+    layout.blocks_dir.mkdir(exist_ok=True)
+    meta = {"status": "running", "fingerprint": fp, "normalization": norm.to_dict(),
+            "model": {"source": model.source, "kind": model.kind, "trainer": model.trainer,
+                      "network": model.config.to_dict(), "spacing_zyx": model.spacing_zyx},
+            "input": {"path": str(input_path), "read_from": str(src), "shape_zyx": list(info.shape_zyx),
+                      "dtype": str(info.dtype), "voxel_size_um": list(voxel)},
+            "settings": settings.to_dict(), "versions": _versions(), "runs": []}
+    state.write_json_atomic(layout.run_json, meta)
+
+
 def predict_whole_brain(input_path: str | Path, model_path: str | Path, out_dir: str | Path,
                         settings: PredictSettings = PredictSettings(), overwrite: bool = False,
                         dataset: str | None = None, progress: bool = True) -> PredictionSummary:
@@ -137,8 +166,6 @@ def predict_whole_brain(input_path: str | Path, model_path: str | Path, out_dir:
     settings
         :class:`PredictSettings`.
     """
-    from axonseg.io.ome_zarr import create_ome_zarr, num_pyramid_levels
-
     t0 = time.perf_counter()
     input_path, out_dir = Path(input_path), Path(out_dir)
     layout = state.OutputLayout(out_dir)
@@ -150,30 +177,16 @@ def predict_whole_brain(input_path: str | Path, model_path: str | Path, out_dir:
     fp = _fingerprint(input_path, info0.shape_zyx, info0.dtype, model, settings)
     mode = state.prepare_output(layout, fp, input_path, overwrite)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if mode == "new":
+        state.write_json_atomic(layout.run_json, {"status": "initializing", "fingerprint": fp})
+    elif state.read_run_json(layout).get("status") == "initializing":
+        mode = "new"  # stopped during set-up, before any block: set up again
     src, src_dataset, arr, info = _open_input(input_path, dataset, layout, settings)
     voxel = tuple(settings.voxel_size_um or info.voxel_size_um or (1.0, 1.0, 1.0))
     if not (settings.voxel_size_um or info.voxel_size_um):
         logger.warning("%s records no voxel size and none was given: writing 1 um", input_path)
     if mode == "new":
-        norm = model.normalization
-        if settings.normalization == "global":
-            from axonseg.io import open_region_reader
-            norm = with_image_statistics(open_region_reader(src, src_dataset), norm,
-                                         settings.norm_max_sample_voxels)
-        levels = num_pyramid_levels(info.shape_zyx, settings.pyramid_max_levels)
-        for path, name in ((layout.probability, "probability"), (layout.mask, "mask")):
-            if name == "mask" and settings.mask_threshold is None:
-                continue
-            create_ome_zarr(path, info.shape_zyx, settings.chunk_shape_vox, np.uint8, voxel, levels,
-                            name=name, downsample="mean" if name == "probability" else "max")
-        layout.blocks_dir.mkdir(exist_ok=True)
-        meta = {"status": "running", "fingerprint": fp, "normalization": norm.to_dict(),
-                "model": {"source": model.source, "kind": model.kind, "trainer": model.trainer,
-                          "network": model.config.to_dict(), "spacing_zyx": model.spacing_zyx},
-                "input": {"path": str(input_path), "read_from": str(src), "shape_zyx": list(info.shape_zyx),
-                          "dtype": str(info.dtype), "voxel_size_um": list(voxel)},
-                "settings": settings.to_dict(), "versions": _versions(), "runs": []}
-        state.write_json_atomic(layout.run_json, meta)
+        _initialize(layout, model, settings, fp, input_path, src, src_dataset, info, voxel)
     meta = state.read_run_json(layout)
     norm = NormalizationParams(**meta["normalization"])
     job = PredictJob(str(src), src_dataset, str(model_path), str(out_dir), settings, norm,
