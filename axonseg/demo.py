@@ -28,7 +28,7 @@ class DemoSettings:
     task_name: str = "AxonsegDemo"
     n_train: int = 5
     n_test: int = 2
-    size_vox: int = 48
+    size_vox: int = 32
     trainer: str = "MyTrainerAxialSmoke"
     fold: int = 0
     seed: int = 0

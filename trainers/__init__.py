@@ -4,7 +4,7 @@
 ``MyTrainerAxial``       D-LMBmap's axial-attention U-Net + D-LMBmap's recipe
 ``DLMBmapTrainerV2``     plain Generic_UNet + D-LMBmap's recipe (D-LMBmap's edited
                          ``nnUNetTrainerV2``)
-``*Smoke``               the same for 2 epochs x 2 batches (tests, demo)
+``*Smoke``               the same for 2 epochs x 8 batches (tests, demo)
 =======================  ==========================================================
 
 Importing this package has no side effects. nnU-Net finds these classes through the

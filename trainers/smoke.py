@@ -6,12 +6,12 @@ from axonseg_trainers.recipe import DLMBmapTrainerV2
 
 
 class ShortRun:
-    """Mixin: 2 epochs of 2 batches, 1 validation batch, 2 augmentation workers."""
+    """Mixin: 2 epochs of 8 batches, 1 validation batch, 2 augmentation workers."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.max_num_epochs = 2
-        self.num_batches_per_epoch = 2
+        self.num_batches_per_epoch = 8
         self.num_val_batches_per_epoch = 1
         self.save_every = 1
 
@@ -22,8 +22,8 @@ class ShortRun:
 
 
 class MyTrainerAxialSmoke(ShortRun, MyTrainerAxial):
-    """``MyTrainerAxial`` for 2 epochs x 2 batches (smoke tests, demo)."""
+    """``MyTrainerAxial`` for 2 epochs x 8 batches (smoke tests, demo)."""
 
 
 class DLMBmapTrainerV2Smoke(ShortRun, DLMBmapTrainerV2):
-    """``DLMBmapTrainerV2`` for 2 epochs x 2 batches (smoke tests)."""
+    """``DLMBmapTrainerV2`` for 2 epochs x 8 batches (smoke tests)."""
