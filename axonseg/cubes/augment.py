@@ -7,9 +7,9 @@ right) and isotropic scale (uniform in ``scale_range``) about its centre: image 
 nearest, both with the same mirrored border. Then rot90 (only in planes whose two voxel
 spacings are equal) and a flip of each axis with probability 1/2.
 
-Normalisation (:func:`normalise_crop`): clip each crop to its own 0.5 / 99.5 percentiles and
-scale to [0, 1], float32. This tames saturated artifacts (65535) before nnU-Net z-scores
-every case; the whole-brain predictor must feed the network patches normalised the same way.
+Normalisation (:func:`normalise_crop`): clip each crop to its own ``low_pct``/``high_pct``
+percentiles and scale to [0, 1], float32. create_data's default (0, 100) is a plain linear
+rescale that nnU-Net's per-case z-score undoes, so training sees what inference sees.
 """
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ class CreateDataSettings:
     affine_probability: float = 0.5
     affine_max_angle_deg: float = 10.0
     affine_scale_range: tuple[float, float] = (0.9, 1.1)
-    normalise_percentiles: tuple[float, float] = (0.5, 99.5)
+    normalise_percentiles: tuple[float, float] = (0.0, 100.0)
     num_folds: int = 5
     num_workers: int = 2
     overwrite: bool = False
