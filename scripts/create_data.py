@@ -6,7 +6,7 @@ Usage: python scripts/create_data.py --config configs/create_data.yaml [flags]
 """
 import sys
 
-from axonseg.cli.create_data import main
+from _entry import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run('axonseg.cli.create_data'))

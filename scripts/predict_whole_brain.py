@@ -6,7 +6,7 @@ Usage: python scripts/predict_whole_brain.py INPUT MODEL OUTPUT --config configs
 """
 import sys
 
-from axonseg.cli.predict import main
+from _entry import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run('axonseg.cli.predict'))

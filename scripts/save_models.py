@@ -6,7 +6,7 @@ Usage: python scripts/save_models.py RESULT_FOLDER OUT.pth [--fold N] [--checkpo
 """
 import sys
 
-from axonseg.cli.save_models import main
+from _entry import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run('axonseg.cli.save_models'))
