@@ -20,14 +20,14 @@ def test_script_runs_its_command(script):
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_script_before_setup_says_how(script):
+def test_script_before_setup_says_how(script, tmp_path):
     """The base interpreter of .venv has none of axonseg's dependencies: as before `make setup`."""
     base_python = Path(sys.base_prefix) / "bin" / "python3"
-    probe = subprocess.run([str(base_python), "-c", "import axonseg"], capture_output=True)
+    probe = subprocess.run([str(base_python), "-c", "import axonseg"], capture_output=True, cwd=tmp_path)
     if probe.returncode == 0:
         pytest.skip(f"{base_python} has axonseg installed; cannot simulate a missing setup")
     out = subprocess.run([str(base_python), str(REPO / "scripts" / script), "--help"],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 1
     assert "axonseg is not installed" in out.stderr and "make setup" in out.stderr
     assert "Traceback" not in out.stderr
