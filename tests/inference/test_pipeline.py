@@ -142,3 +142,18 @@ def test_peak_memory_does_not_grow_with_volume_size(tmp_path, model16):
     small = _peak_mb(tmp_path, model16, (64, 128, 128))
     big = _peak_mb(tmp_path, model16, (192, 512, 512))  # 48x the voxels: 96 MB uint16, 192 MB float32
     assert big - small < 64, f"peak RSS {small:.0f} MB -> {big:.0f} MB"
+
+
+def test_bad_input_or_model_is_one_clear_error_and_no_output(tmp_path, model16, capsys):
+    from axonseg.cli.main import main as axonseg_main
+
+    src = make_input(tmp_path / "in.zarr", (20, 20, 20))
+    out = tmp_path / "out"
+    assert axonseg_main(["predict", str(tmp_path / "missing.zarr"), str(model16), str(out), "--quiet"]) == 1
+    assert "missing.zarr: no such file" in capsys.readouterr().err
+    (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
+    assert axonseg_main(["predict", str(src), str(tmp_path / "junk.pth"), str(out), "--quiet"]) == 1
+    assert "junk.pth: cannot load" in capsys.readouterr().err
+    assert axonseg_main(["predict", str(src), str(model16), str(src / "pred"), "--quiet"]) == 1
+    assert "must not be the input" in capsys.readouterr().err
+    assert not out.exists() and not (src / "pred").exists()
