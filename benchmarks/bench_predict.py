@@ -7,7 +7,8 @@ peak RSS is its own. Rows:
 
 - ``nnunet predict_3D``: ``SegmentationNetwork.predict_3D`` on the whole normalised volume;
 - ``axonseg in-memory``: our stitching over the same lattice as one block (float32 output,
-  compared with nnU-Net: the max |dprob| target is <= 1e-4);
+  compared with nnU-Net: the max |dprob| target is <= 1e-4); ``NCDHW``: the same without
+  channels_last_3d, to show what the memory format alone buys;
 - ``axonseg serial`` / ``axonseg dask x2``: the whole pipeline, zarr in -> uint8 OME-Zarr out,
   in blocks (halo patches recomputed), serial and on a 2-worker Dask LocalCluster.
 
@@ -109,19 +110,19 @@ def _run_variant(args) -> dict:
                                      patch_size=PATCH, use_gaussian=True, verbose=False)
         seconds = time.perf_counter() - t
         np.save(work / "nnunet.npy", prob[1])
-    elif args.variant == "inmemory":
+    elif args.variant in ("inmemory", "inmemory-nchw"):
         from axonseg.inference import block_grid, build_lattice, predict_block, read_plan
         from axonseg.inference.predictor import make_patch_predictor
         from axonseg.inference.stitch import read_padded_region
         x = _normalised(raw)
-        predict = make_patch_predictor(net, args.device, channels_last=True)
+        predict = make_patch_predictor(net, args.device, channels_last=args.variant == "inmemory")
         t = time.perf_counter()
         lat = build_lattice(x.shape, PATCH, 0.5)
         block = block_grid(x.shape, x.shape, x.shape)[0]
         plan = read_plan(block, lat)
         prob = predict_block(read_padded_region(x, lat, plan), block, plan, lat, predict, args.batch, classes=[1])[0]
         seconds = time.perf_counter() - t
-        np.save(work / "inmemory.npy", prob)
+        np.save(work / f"{args.variant}.npy", prob)
     else:
         from axonseg.inference import PredictSettings, predict_whole_brain
         from axonseg.inference.export import model_to_dict
@@ -162,7 +163,7 @@ def _flops_per_patch(base: int) -> float:
 
 
 def _conv3d_ceiling(threads: int, device: str) -> float:
-    """FLOP/s of a 32->32 channel 3x3x3 conv3d on 64^3 in channels_last_3d (best of 5)."""
+    """FLOP/s of a 32->32 channel 3x3x3 conv3d on 64^3 in channels_last_3d (best of 10)."""
     torch.set_num_threads(threads)
     conv = torch.nn.Conv3d(32, 32, 3, padding=1).to(device).to(memory_format=torch.channels_last_3d).eval()
     x = torch.randn(1, 32, 64, 64, 64, device=device).contiguous(memory_format=torch.channels_last_3d)
@@ -170,7 +171,7 @@ def _conv3d_ceiling(threads: int, device: str) -> float:
     best = float("inf")
     with torch.inference_mode():
         conv(x)
-        for _ in range(5):
+        for _ in range(10):
             if device.startswith("cuda"):
                 torch.cuda.synchronize()
             t = time.perf_counter()
@@ -188,7 +189,7 @@ def main(argv=None) -> int:
     p.add_argument("--batch", type=int, default=2)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--variants", nargs="+", default=["nnunet", "inmemory", "serial", "dask"])
+    p.add_argument("--variants", nargs="+", default=["nnunet", "inmemory-nchw", "inmemory", "serial", "dask"])
     p.add_argument("--variant", help=argparse.SUPPRESS)
     p.add_argument("--work", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -209,8 +210,8 @@ def main(argv=None) -> int:
     flops = _flops_per_patch(args.base)
     ceiling = _conv3d_ceiling(args.threads, args.device)
     ref = np.load(work / "nnunet.npy") if "nnunet" in results else None
-    names = {"nnunet": "nnunet predict_3D", "inmemory": "axonseg in-memory", "serial": "axonseg serial (zarr)",
-             "dask": "axonseg dask x2 (zarr)"}
+    names = {"nnunet": "nnunet predict_3D", "inmemory": "axonseg in-memory", "inmemory-nchw": "axonseg in-memory NCDHW",
+             "serial": "axonseg serial (zarr)", "dask": "axonseg dask x2 (zarr)"}
     voxels = args.size ** 3
     print(f"\nvolume {args.size}^3 = {voxels:,} voxels; Generic_UNet base {args.base}, 4 pools, patch 64^3, "
           f"step 0.5, Gaussian, no mirroring; {args.threads} threads; device {args.device}")
