@@ -19,7 +19,8 @@ import torch
 import axonseg
 from axonseg.checkpoints import to_builtin
 from axonseg.inference.plans import CHECKPOINT_FILES
-from axonseg.inference.weights import FORMAT, FORMAT_VERSION, LoadedModel, WeightsError, build_loaded_network, load_model
+from axonseg.inference.weights import (FORMAT, FORMAT_VERSION, LoadedModel, WeightsError, build_loaded_network,
+                                       load_model)
 
 logger = logging.getLogger(__name__)
 

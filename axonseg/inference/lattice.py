@@ -81,7 +81,8 @@ class PatchLattice:
         return tuple(s for s in self.starts_zyx[axis] if s < hi and s + p > lo)
 
 
-def build_lattice(shape_zyx: tuple[int, ...], patch_size_zyx: tuple[int, ...], step_fraction: float = 0.5) -> PatchLattice:
+def build_lattice(shape_zyx: tuple[int, ...], patch_size_zyx: tuple[int, ...],
+                  step_fraction: float = 0.5) -> PatchLattice:
     """The global lattice of nnU-Net v1's sliding window for a volume of ``shape_zyx``.
 
     Parameters

@@ -132,7 +132,8 @@ def image_statistics(volume_zyx, params: NormalizationParams, max_sample_voxels:
     return mean, float(np.sqrt(var)), n
 
 
-def with_image_statistics(volume_zyx, params: NormalizationParams, max_sample_voxels: int = 2 ** 27) -> NormalizationParams:
+def with_image_statistics(volume_zyx, params: NormalizationParams,
+                          max_sample_voxels: int = 2 ** 27) -> NormalizationParams:
     """``params`` with mean/std filled in from the volume when its scheme needs them."""
     if not params.needs_image_stats:
         return params

@@ -189,8 +189,10 @@ def predict_whole_brain(input_path: str | Path, model_path: str | Path, out_dir:
         _initialize(layout, model, settings, fp, input_path, src, src_dataset, info, voxel)
     meta = state.read_run_json(layout)
     norm = NormalizationParams(**meta["normalization"])
-    job = PredictJob(str(src), src_dataset, str(model_path), str(out_dir), settings, norm,
-                     tuple(info.shape_zyx), model.patch_size_zyx, _threads(settings))
+    # absolute paths: workers of a cluster may start in another directory
+    job = PredictJob(str(Path(src).resolve()), src_dataset, str(Path(model_path).resolve()),
+                     str(out_dir.resolve()), settings, norm, tuple(info.shape_zyx), model.patch_size_zyx,
+                     _threads(settings))
     done = state.done_indices(layout)
     pending = [b.index for b in job.blocks if b.index not in done]
     logger.info("%s: %d blocks, %d done, %d to run; lattice %d patches", out_dir, len(job.blocks),

@@ -43,11 +43,12 @@ def make_result_folder(root: Path, architecture="axial_unet", scheme="nonCT", se
         pickle.dump(plans, f)
     for name, s in (("model_final_checkpoint.model", 0), ("model_best.model", 1)):
         sd = tiny_network(cfg, seed + s).state_dict()
-        torch.save({"epoch": 3, "state_dict": sd, "plot_stuff": ([np.float32(0.5)], [np.float32(0.4)], [], [np.float64(0.1)]),
+        torch.save({"epoch": 3, "state_dict": sd,
+                    "plot_stuff": ([np.float32(0.5)], [np.float32(0.4)], [], [np.float64(0.1)]),
                     "best_stuff": (2, np.float64(0.3), np.float64(0.2))}, folder / "fold_0" / name)
         with open(folder / "fold_0" / (name + ".pkl"), "wb") as f:
-            pickle.dump(OrderedDict(init=(str(folder / "plans.pkl"), 0, str(folder), "/data", True, 0, True, True, False),
-                                    name="MyTrainerAxial", plans=plans), f)
+            init = (str(folder / "plans.pkl"), 0, str(folder), "/data", True, 0, True, True, False)
+            pickle.dump(OrderedDict(init=init, name="MyTrainerAxial", plans=plans), f)
     return folder, net
 
 
