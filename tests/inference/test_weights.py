@@ -116,3 +116,21 @@ def test_save_models_writes_a_self_describing_weights_only_pth(tmp_path):
     out2 = tmp_path / "best.pth"
     assert save_models_main([str(folder / "fold_0" / "model_best.model"), str(out2)]) == 0
     assert torch.load(out2, weights_only=True)["checkpoint"] == "best"
+
+
+def test_predict_from_result_folder_equals_predict_from_export(tmp_path):
+    import zarr
+
+    from axonseg.cli.main import main as axonseg_main
+
+    folder, _ = make_result_folder(tmp_path)
+    assert save_models_main([str(folder), str(tmp_path / "m.pth")]) == 0
+    src = tmp_path / "in.zarr"
+    z = zarr.create_array(str(src), shape=(32, 40, 32), chunks=(16, 16, 16), dtype=np.uint16)
+    z[:] = np.random.default_rng(0).integers(0, 4000, size=z.shape, dtype=np.uint16)
+    flags = ["--chunk", "16", "8", "16", "--block", "32", "16", "32", "--threads", "1", "--no-preview", "--quiet"]
+    assert axonseg_main(["predict", str(src), str(folder), str(tmp_path / "a"), *flags]) == 0
+    assert axonseg_main(["predict", str(src), str(tmp_path / "m.pth"), str(tmp_path / "b"), *flags]) == 0
+    a = zarr.open_array(str(tmp_path / "a" / "probability.ome.zarr" / "0"))[:]
+    b = zarr.open_array(str(tmp_path / "b" / "probability.ome.zarr" / "0"))[:]
+    assert np.array_equal(a, b) and a.std() > 0
