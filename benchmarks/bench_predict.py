@@ -40,12 +40,10 @@ PATCH = (64, 64, 64)
 def _net(base: int):
     with contextlib.redirect_stdout(io.StringIO()):
         from axonseg.networks import UNetConfig, build_network
-        from nnunet.utilities.nd_softmax import softmax_helper
     torch.manual_seed(0)
     cfg = UNetConfig("generic_unet", 1, 2, base, [[2, 2, 2]] * 4, [[3, 3, 3]] * 5, PATCH, deep_supervision=False)
     net = build_network(cfg).eval()
     net.do_ds = False
-    net.inference_apply_nonlin = softmax_helper
     return cfg, net
 
 

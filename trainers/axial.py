@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import torch
 from nnunet.training.network_training.nnUNetTrainerV2 import nnUNetTrainerV2
-from nnunet.utilities.nd_softmax import softmax_helper
 
 from axonseg.networks import UNetConfig, build_network
 
@@ -32,4 +31,3 @@ class MyTrainerAxial(DLMBmapRecipe, nnUNetTrainerV2):
         self.network = build_network(self.unet_config())
         if torch.cuda.is_available():
             self.network.cuda()
-        self.network.inference_apply_nonlin = softmax_helper

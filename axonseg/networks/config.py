@@ -6,6 +6,7 @@ from typing import Any
 
 from nnunet.network_architecture.generic_UNet import Generic_UNet
 from nnunet.network_architecture.initialization import InitWeights_He
+from nnunet.utilities.nd_softmax import softmax_helper
 from torch import nn
 
 from axonseg.networks.axial_unet import AxialGenericUNet
@@ -56,7 +57,11 @@ class UNetConfig:
 
 
 def build_network(cfg: UNetConfig) -> nn.Module:
-    """Build the network exactly as our trainers do (nnUNetTrainerV2's settings)."""
+    """Build the network exactly as our trainers do (nnUNetTrainerV2's settings).
+
+    The network returns logits; ``inference_apply_nonlin`` is softmax, as nnU-Net's
+    trainers set it, so nnU-Net's own ``predict_3D`` returns probabilities.
+    """
     args = (cfg.input_channels, cfg.base_num_features, cfg.num_classes, len(cfg.pool_op_kernel_sizes),
             cfg.conv_per_stage, 2, nn.Conv3d, nn.InstanceNorm3d, {"eps": 1e-5, "affine": True},
             nn.Dropout3d, {"p": 0, "inplace": True}, nn.LeakyReLU,
@@ -68,4 +73,5 @@ def build_network(cfg: UNetConfig) -> nn.Module:
                                dim_heads=cfg.dim_heads)
     else:
         net = Generic_UNet(*args)
+    net.inference_apply_nonlin = softmax_helper
     return net

@@ -58,12 +58,10 @@ def test_blockwise_equals_monolithic_known_function(shape, patch):
 
 def test_blockwise_equals_nnunet_predict_3d_generic_unet():
     """Against nnU-Net v1's own Generic_UNet.predict_3D (step 0.5, Gaussian, no mirroring)."""
-    from nnunet.utilities.nd_softmax import softmax_helper
 
     cfg = tiny_config("generic_unet")
     net = tiny_network(cfg).eval()
     net.do_ds = False
-    net.inference_apply_nonlin = softmax_helper
     vol = np.random.default_rng(2).normal(size=(40, 45, 37)).astype(np.float32)
     with torch.no_grad():
         _, ref = net.predict_3D(vol[None], do_mirroring=False, use_sliding_window=True, step_size=0.5,
