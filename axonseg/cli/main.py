@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "convert": "axonseg.cli.convert",
     "save-models": "axonseg.cli.save_models",
     "predict": "axonseg.cli.predict",
+    "preview": "axonseg.cli.preview",
 }
 
 
