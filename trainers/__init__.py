@@ -5,16 +5,18 @@
 ``DLMBmapTrainerV2``     plain Generic_UNet + D-LMBmap's recipe (D-LMBmap's edited
                          ``nnUNetTrainerV2``)
 ``*Smoke``               the same for 2 epochs x 8 batches (tests, demo)
+``MyTrainerAxialQuick``  ``MyTrainerAxial`` for 40 epochs x 25 batches (CPU benchmarks)
 =======================  ==========================================================
 
 Importing this package has no side effects. nnU-Net finds these classes through the
 shim that ``axonseg register`` writes (see ``axonseg_trainers.nnunet_plugin``).
 """
 from axonseg_trainers.axial import MyTrainerAxial
+from axonseg_trainers.quick import MyTrainerAxialQuick
 from axonseg_trainers.recipe import DLMBmapTrainerV2
 from axonseg_trainers.smoke import DLMBmapTrainerV2Smoke, MyTrainerAxialSmoke
 
 TRAINERS = {cls.__name__: cls for cls in (MyTrainerAxial, DLMBmapTrainerV2, MyTrainerAxialSmoke,
-                                          DLMBmapTrainerV2Smoke)}
+                                          DLMBmapTrainerV2Smoke, MyTrainerAxialQuick)}
 
 __all__ = list(TRAINERS) + ["TRAINERS"]
