@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "save-models": "axonseg.cli.save_models",
     "predict": "axonseg.cli.predict",
     "preview": "axonseg.cli.preview",
+    "evaluate": "axonseg.cli.evaluate",
 }
 
 

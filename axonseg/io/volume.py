@@ -173,4 +173,8 @@ def open_volume(path: str | Path, dataset: str | None = None) -> tuple[da.Array,
         return _open_tiff_stack(path)
     if suffix in (".h5", ".hdf5", ".hdf"):
         return _open_hdf5(path, dataset)
-    raise VolumeError(f"{path}: unknown volume format (expected TIFF, zarr, OME-Zarr or HDF5)")
+    if path.name.lower().endswith((".nii", ".nii.gz")):
+        from axonseg.io.nifti import open_nifti
+
+        return open_nifti(path)
+    raise VolumeError(f"{path}: unknown volume format (expected TIFF, zarr, OME-Zarr, HDF5 or NIfTI)")

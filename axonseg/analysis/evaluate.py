@@ -1,0 +1,171 @@
+"""Evaluate predictions against ground truth: one pair of volumes or two folders of pairs.
+
+Volumes are opened with :func:`axonseg.io.open_volume` (TIFF slices/stack, zarr, OME-Zarr,
+HDF5, NIfTI). In folders, files are matched by id: the name without its volume suffix
+(``match="name"``, e.g. nnU-Net's ``case_001.nii.gz`` <-> ``case_001.tiff``) or the last
+number in the name (``match="number"``, e.g. ``label-1000.tiff`` <-> ``cube_1000.nii.gz``).
+Results are written as JSON (every score, plus the mean over pairs per tolerance) and CSV
+(one row per pair and tolerance), each written to a temporary file and renamed.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from axonseg.analysis.metrics import Scores, binarize, score_tolerances
+
+logger = logging.getLogger(__name__)
+
+VOLUME_SUFFIXES = (".ome.zarr", ".nii.gz", ".nii", ".tiff", ".tif", ".zarr", ".h5", ".hdf5")
+
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """How to turn inputs into masks and at which tolerances to score them."""
+
+    threshold: float | None = 0.5   # probability threshold for the prediction (None: non-zero)
+    tolerances_vox: tuple[int, ...] = (0, 1)
+    match: str = "name"             # "name" or "number"
+
+
+@dataclass
+class PairResult:
+    case_id: str
+    prediction: str
+    truth: str
+    scores: list[Scores] = field(default_factory=list)
+
+
+def case_id(path: Path, match: str) -> str:
+    """Id of a volume file/folder for matching: its name without suffix, or its last number."""
+    name = path.name
+    for suffix in VOLUME_SUFFIXES:
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    if match == "name":
+        return name[:-5] if name.endswith("_0000") else name
+    if match == "number":
+        numbers = re.findall(r"\d+", name)
+        if not numbers:
+            raise ValueError(f"{path}: name contains no number to match it by")
+        return str(int(numbers[-1]))
+    raise ValueError(f"match must be 'name' or 'number', not {match!r}")
+
+
+def _volumes_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir()
+                  if not p.name.startswith(".") and p.name.lower().endswith(VOLUME_SUFFIXES))
+
+
+def find_pairs(prediction: Path, truth: Path, match: str = "name") -> list[tuple[str, Path, Path]]:
+    """(id, prediction, truth) triples: one pair of volumes, or two folders matched by id.
+
+    Raises ``ValueError`` naming the unmatched ids when a folder has a volume without partner.
+    """
+    prediction, truth = Path(prediction), Path(truth)
+    for p in (prediction, truth):
+        if not p.exists():
+            raise ValueError(f"{p}: no such file or folder")
+    pred_is_set = prediction.is_dir() and bool(_volumes_in(prediction))
+    truth_is_set = truth.is_dir() and bool(_volumes_in(truth))
+    if not pred_is_set and not truth_is_set:
+        return [(case_id(prediction, "name"), prediction, truth)]
+    if pred_is_set != truth_is_set:
+        raise ValueError(f"{prediction} and {truth}: give two volumes or two folders of volumes")
+    preds = {case_id(p, match): p for p in _volumes_in(prediction)}
+    truths = {case_id(p, match): p for p in _volumes_in(truth)}
+    missing = sorted(set(preds) ^ set(truths))
+    if missing:
+        raise ValueError(f"{prediction} / {truth}: ids without a partner: {missing} "
+                         f"(matching by {match}; try --match number)")
+    return [(cid, preds[cid], truths[cid]) for cid in sorted(preds)]
+
+
+def _load(path: Path) -> np.ndarray:
+    from axonseg.io import open_volume
+
+    arr, _ = open_volume(path)
+    return np.asarray(arr.compute())
+
+
+def evaluate(prediction: Path, truth: Path, settings: EvaluationSettings = EvaluationSettings()
+             ) -> list[PairResult]:
+    """Score every prediction/truth pair (see module docstring). Truth: non-zero = axon."""
+    results = []
+    for cid, pred_path, truth_path in find_pairs(prediction, truth, settings.match):
+        pred, gt = _load(pred_path), _load(truth_path)
+        if pred.shape != gt.shape:
+            raise ValueError(f"{pred_path}: shape {pred.shape} differs from {truth_path}: {gt.shape}")
+        try:
+            pred_mask = binarize(pred, settings.threshold)
+        except ValueError as exc:
+            raise ValueError(f"{pred_path}: {exc}") from exc
+        scores = score_tolerances(pred_mask, binarize(gt), settings.tolerances_vox)
+        results.append(PairResult(cid, str(pred_path), str(truth_path), scores))
+        logger.info("%s: %s", cid, ", ".join(f"k={s.tolerance_vox} Dice {s.dice:.3f} clDice "
+                                             f"{s.cldice:.3f}" for s in scores))
+    return results
+
+
+METRICS = ("dice", "iou", "precision", "recall", "cldice", "cl_precision", "cl_recall")
+
+
+def summary(results: Sequence[PairResult]) -> list[dict]:
+    """Mean of every metric over pairs, per tolerance."""
+    out = []
+    for i, first in enumerate(results[0].scores if results else []):
+        rows = [r.scores[i] for r in results]
+        out.append({"tolerance_vox": first.tolerance_vox, "n_pairs": len(rows),
+                    **{m: float(np.mean([getattr(s, m) for s in rows])) for m in METRICS}})
+    return out
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_results(results: Sequence[PairResult], settings: EvaluationSettings,
+                  json_path: Path | None = None, csv_path: Path | None = None) -> None:
+    """Write ``results`` as JSON (settings, pairs, mean per tolerance) and/or CSV."""
+    if json_path is not None:
+        doc = {"threshold": settings.threshold, "tolerances_vox": list(settings.tolerances_vox),
+               "tolerance_rule": "both masks dilated by k voxels (3x3x3 cube) before scoring",
+               "pairs": [{"id": r.case_id, "prediction": r.prediction, "truth": r.truth,
+                          "scores": [s.to_dict() for s in r.scores]} for r in results],
+               "mean": summary(results)}
+        _atomic_write_text(json_path, json.dumps(doc, indent=2) + "\n")
+    if csv_path is not None:
+        import io
+
+        buf = io.StringIO()
+        fields = ["id", "prediction", "truth", "threshold"] + list(Scores.__dataclass_fields__)
+        writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        for r in results:
+            for s in r.scores:
+                writer.writerow({"id": r.case_id, "prediction": r.prediction, "truth": r.truth,
+                                 "threshold": settings.threshold, **s.to_dict()})
+        _atomic_write_text(csv_path, buf.getvalue())
+
+
+def run_evaluation(prediction: Path, truth: Path, settings: EvaluationSettings,
+                   json_path: Path | None, csv_path: Path | None) -> list[dict]:
+    """Evaluate, write JSON/CSV, and return the mean scores per tolerance (``axonseg evaluate``)."""
+    for out in (json_path, csv_path):
+        if out is not None and not Path(out).parent.is_dir():
+            raise ValueError(f"{out}: output folder {Path(out).parent} does not exist")
+    results = evaluate(prediction, truth, settings)
+    write_results(results, settings, json_path, csv_path)
+    return summary(results)
