@@ -60,7 +60,9 @@ class PredictSettings:
     voxel_size_um
         (z, y, x) voxel size when the input does not record one.
     channels_last
-        Run the network in channels_last_3d memory format.
+        Run the network in channels_last_3d memory format. Off by default: measured on a 2-core
+        CPU it is 1.3x faster for a base-8 U-Net but slower for D-LMBmap's base-32 width, where
+        InstanceNorm's layout copies outweigh the faster convolutions.
     fold, checkpoint
         Which fold / checkpoint (final, best, latest) of an nnU-Net result folder.
     legacy_patch_size_vox
@@ -89,7 +91,7 @@ class PredictSettings:
     dask_workers: int = 2
     preview: bool = True
     voxel_size_um: tuple[float, float, float] | None = None
-    channels_last: bool = True
+    channels_last: bool = False
     fold: int = 0
     checkpoint: str = "final"
     legacy_patch_size_vox: tuple[int, int, int] | None = None
