@@ -208,7 +208,7 @@ def main(argv=None) -> int:
     flops = _flops_per_patch(args.base)
     ceiling = _conv3d_ceiling(args.threads, args.device)
     ref = np.load(work / "nnunet.npy") if "nnunet" in results else None
-    names = {"nnunet": "nnunet predict_3D", "inmemory": "axonseg in-memory", "inmemory-nchw": "axonseg in-memory NCDHW",
+    names = {"nnunet": "nnunet predict_3D", "inmemory": "axonseg in-memory channels_last", "inmemory-nchw": "axonseg in-memory NCDHW",
              "serial": "axonseg serial (zarr)", "dask": "axonseg dask x2 (zarr)"}
     voxels = args.size ** 3
     print(f"\nvolume {args.size}^3 = {voxels:,} voxels; Generic_UNet base {args.base}, 4 pools, patch 64^3, "
