@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "predict": "axonseg.cli.predict",
     "preview": "axonseg.cli.preview",
     "evaluate": "axonseg.cli.evaluate",
+    "density": "axonseg.cli.density",
 }
 
 
