@@ -4,7 +4,7 @@ Volumes with known truth come from ``axonseg.analysis.lsfm_sim``: tubes rendered
 centrelines (skeletons of D-LMBmap's Fine labels in ``<repo>/../shared/data/dlmbmap``) and
 along random curves, with an anisotropic PSF, varying autofluorescence, Poisson-Gaussian noise
 and bright blobs. Cube 1000 is held out (with two random volumes); cubes 1001/1002 (cut into
-48^3 pieces) and random 48^3 volumes train the model. Baseline parameters are grid-searched on
+32^3 pieces) and random 32^3 volumes train the model. Baseline parameters are grid-searched on
 the training volumes only (objective: mean strict clDice).
 
 Stages (each reuses what exists, so a rerun continues): ``data``, ``train`` (nnU-Net's own
@@ -39,7 +39,7 @@ logger = logging.getLogger("bench_quality")
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "dlmbmap"
 TASK_ID, TASK = 905, "Task905_AxonsegQuality"
 TRAINER = "MyTrainerAxialQuick"
-PIECE = 48
+PIECE = 32
 COMMANDS: list[str] = []
 
 
