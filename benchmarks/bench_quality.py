@@ -40,6 +40,7 @@ DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "dlmbmap
 TASK_ID, TASK = 905, "Task905_AxonsegQuality"
 TRAINER = "MyTrainerAxialQuick"
 PIECE = 32
+BATCH = 3   # nnU-Net plans batch 10 at 32^3 (a GPU heuristic): ~2 min per CPU epoch; 3 fits ~30 min
 COMMANDS: list[str] = []
 
 
@@ -88,6 +89,22 @@ def make_data(work: Path) -> None:
     logger.info("data: %d training pieces of %d^3, 3 held-out volumes", len(training), PIECE)
 
 
+def set_batch_size(plans_file: Path, batch: int) -> None:
+    """Set the batch size in nnU-Net's 3-D plans (what a user edits for a custom plan)."""
+    import pickle
+
+    plans = pickle.loads(plans_file.read_bytes())
+    COMMANDS.append(f"(then set batch_size {batch} in {plans_file.name}, see set_batch_size)")
+    if all(stage["batch_size"] == batch for stage in plans["plans_per_stage"].values()):
+        return
+    for stage in plans["plans_per_stage"].values():
+        stage["batch_size"] = batch
+    tmp = plans_file.with_name(plans_file.name + ".tmp")
+    tmp.write_bytes(pickle.dumps(plans))
+    tmp.replace(plans_file)
+    logger.info("plans: batch size set to %d", batch)
+
+
 def train(work: Path) -> None:
     paths = NnunetPaths.under(work)
     logs = work / "logs"
@@ -95,6 +112,7 @@ def train(work: Path) -> None:
         args = ["nnUNet_plan_and_preprocess", "-t", TASK_ID, "-pl2d", "None", "-tl", "1", "-tf", "1"]
         run_nnunet(args, paths, logs / "plan.log")
     _log_command(["nnUNet_plan_and_preprocess", "-t", TASK_ID, "-pl2d", "None", "-tl", "1", "-tf", "1"])
+    set_batch_size(paths.preprocessed / TASK / "nnUNetPlansv2.1_plans_3D.pkl", BATCH)
     fold = paths.results / "nnUNet" / "3d_fullres" / TASK / f"{TRAINER}__nnUNetPlansv2.1" / "fold_0"
     args = ["nnUNet_train", "3d_fullres", TRAINER, TASK, 0]
     if not (fold / "model_final_checkpoint.model").exists():
@@ -185,39 +203,50 @@ def tune_baselines(train_vols) -> tuple[dict, dict]:
     return best_otsu, best_frangi
 
 
-def table(work: Path, pred_dir: Path | None) -> str:
+def _scores_row(method: str, per: dict) -> list[str]:
+    groups = {"real1000": ["real1000"], "random (2)": ["rand0", "rand1"]}
+    rows = []
+    for gname, names in groups.items():
+        vals = [np.mean([per[n][k][m] for n in names]) for m in ("cldice", "dice") for k in (0, 1)]
+        rows.append(f"| {method} | {gname} | " + " | ".join(f"{v:.3f}" for v in vals) + " |")
+    return rows
+
+
+def baselines(work: Path) -> dict:
+    """Tuned parameters and held-out scores of Otsu and Frangi (cached in baselines.json)."""
+    cache = work / "baselines.json"
+    if cache.exists():
+        return json.loads(cache.read_text())
     start = time.perf_counter()
     otsu_p, frangi_p = tune_baselines(_load_split(work, "train"))
     logger.info("baseline tuning: %.0f s", time.perf_counter() - start)
     test = _load_split(work, "test")
-    methods = {
-        "Otsu": lambda n, img: otsu_mask(img, **otsu_p),
-        "Frangi": lambda n, img: frangi_mask(frangi_response(img, frangi_p["sigmas"]),
-                                             frangi_p["percentile"]),
-    }
+    fns = {"Otsu": lambda img: otsu_mask(img, **otsu_p),
+           "Frangi": lambda img: frangi_mask(frangi_response(img, frangi_p["sigmas"]),
+                                             frangi_p["percentile"])}
+    out = {"params": {"Otsu": otsu_p, "Frangi": {**frangi_p, "sigmas": list(frangi_p["sigmas"])}},
+           "scores": {m: {n: [score(fn(img), truth, k).to_dict() for k in (0, 1)]
+                          for n, (img, truth) in test.items()} for m, fn in fns.items()}}
+    cache.write_text(json.dumps(out, indent=1))
+    return out
+
+
+def table(work: Path, pred_dir: Path | None) -> str:
+    base = baselines(work)
+    results = dict(base["scores"])
     if pred_dir is not None:
-        methods[f"nnU-Net {TRAINER}"] = lambda n, img: np.asarray(
-            open_volume(pred_dir / f"{n}.nii.gz")[0].compute()) > 0
-    rows, results = [], {}
-    for method, fn in methods.items():
-        per = {}
-        for name, (img, truth) in test.items():
-            mask = fn(name, img)
-            per[name] = [score(mask, truth, k) for k in (0, 1)]
-        results[method] = per
-        groups = {"real1000": ["real1000"], "random (2)": ["rand0", "rand1"]}
-        for gname, names in groups.items():
-            vals = [np.mean([getattr(per[n][k], m) for n in names])
-                    for m in ("cldice", "dice") for k in (0, 1)]
-            rows.append(f"| {method} | {gname} | " + " | ".join(f"{v:.3f}" for v in vals) + " |")
+        test = _load_split(work, "test")
+        results[f"nnU-Net {TRAINER}"] = {
+            n: [score(np.asarray(open_volume(pred_dir / f"{n}.nii.gz")[0].compute()) > 0, truth,
+                      k).to_dict() for k in (0, 1)] for n, (_, truth) in test.items()}
+    rows = [r for method, per in results.items() for r in _scores_row(method, per)]
     header = ("| method | held-out volume | clDice k=0 | clDice k=1 | Dice k=0 | Dice k=1 |\n"
               "|---|---|---|---|---|---|")
-    text = "\n".join([header] + rows)
-    params = f"Otsu parameters (tuned on training volumes): {otsu_p}\nFrangi parameters: {frangi_p}"
-    out = {m: {n: [s.to_dict() for s in v] for n, v in per.items()} for m, per in results.items()}
-    (work / "quality.json").write_text(json.dumps({"otsu": otsu_p, "frangi": {**frangi_p,
-                                        "sigmas": list(frangi_p["sigmas"])}, "scores": out}, indent=1))
-    return text + "\n\n" + params
+    (work / "quality.json").write_text(json.dumps({"params": base["params"], "scores": results},
+                                                  indent=1))
+    params = (f"Otsu parameters (tuned on training volumes): {base['params']['Otsu']}\n"
+              f"Frangi parameters (tuned on training volumes): {base['params']['Frangi']}")
+    return header + "\n" + "\n".join(rows) + "\n\n" + params
 
 
 def main(argv: list[str] | None = None) -> int:
