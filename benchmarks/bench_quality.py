@@ -122,13 +122,14 @@ def train(work: Path) -> None:
     _log_command(args)
 
 
-def predict(work: Path) -> Path:
+def predict(work: Path, checkpoint: str = "model_final_checkpoint") -> Path:
     paths = NnunetPaths.under(work)
-    out = work / "predictions"
+    out = work / f"predictions_{checkpoint}"
     args = ["nnUNet_predict", "-i", paths.raw_data_base / "nnUNet_raw_data" / TASK / "imagesTs",
-            "-o", out, "-t", TASK_ID, "-tr", TRAINER, "-m", "3d_fullres", "-f", 0, "--disable_tta"]
+            "-o", out, "-t", TASK_ID, "-tr", TRAINER, "-m", "3d_fullres", "-f", 0, "--disable_tta",
+            "-chk", checkpoint]
     if not out.exists():
-        tmp = out.with_name("predictions.partial")
+        tmp = out.with_name(out.name + ".partial")
         shutil.rmtree(tmp, ignore_errors=True)
         start = time.perf_counter()
         run_nnunet([a if a != out else tmp for a in args], paths, work / "logs" / "predict.log")
@@ -254,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workdir", type=Path, required=True)
     p.add_argument("--stage", choices=("data", "train", "predict", "table", "all"), default="all")
     p.add_argument("--no-model", action="store_true", help="table of the baselines only")
+    p.add_argument("--checkpoint", default="model_final_checkpoint",
+                   help="nnU-Net checkpoint to predict with (model_best if training was stopped early)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     work = args.workdir.resolve()
@@ -265,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         train(work)
     pred_dir = None
     if "predict" in stages or ("table" in stages and not args.no_model):
-        pred_dir = predict(work) if "predict" in stages or not args.no_model else None
+        pred_dir = predict(work, args.checkpoint)
     if "table" in stages:
         text = table(work, None if args.no_model else pred_dir)
         print(text)

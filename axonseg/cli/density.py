@@ -20,7 +20,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--voxel-size-um", type=float, nargs=3, metavar=("Z", "Y", "X"),
                    help="voxel size (default: from the OME-Zarr metadata)")
     p.add_argument("--atlas", type=Path, help="registered atlas annotation (region ids) on the same grid")
-    p.add_argument("--region-names", type=Path, help="CSV with columns id,name (e.g. BrainGlobe structures.csv)")
+    p.add_argument("--region-names", type=Path,
+                   help="CSV with columns id,name (e.g. BrainGlobe structures.csv)")
     return p
 
 
