@@ -79,6 +79,13 @@ def _unit_scale(proj: np.ndarray) -> np.ndarray:
     return proj / top if top > 1.0 else np.clip(proj, 0.0, 1.0)
 
 
+def _resize_nearest(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Nearest-neighbour resize of an (h, w, 3) image to (height, width, 3)."""
+    rows = (np.arange(height) * rgb.shape[0] // height).clip(0, rgb.shape[0] - 1)
+    cols = (np.arange(width) * rgb.shape[1] // width).clip(0, rgb.shape[1] - 1)
+    return rgb[rows][:, cols]
+
+
 def _panel_shape_px(shape_2d: tuple[int, int], aspect: float, panel_px: int) -> tuple[int, int]:
     """(height, width) in pixels of a panel whose longer side is ``panel_px``."""
     h = shape_2d[0] * aspect
@@ -192,22 +199,22 @@ def save_preview_png(
     rows, width, height = _panel_grid(shape, axes, n_cols, voxel, panel_px)
 
     dpi = 100
-    # +0.5 px guards against float round-down when the Agg canvas truncates width * dpi.
-    fig = Figure(figsize=((width + 0.5) / dpi, (height + 0.5) / dpi), dpi=dpi, facecolor="black")
+    # +0.1 px guards against float round-down when the Agg canvas truncates width * dpi.
+    fig = Figure(figsize=((width + 0.1) / dpi, (height + 0.1) / dpi), dpi=dpi, facecolor="black")
     if title:
         fig.text(PAD_PX / width, 1 - (TITLE_PX / 2) / height, title, color="white",
                  fontsize=11, va="center", ha="left")
     top = TITLE_PX
     for axis, (ph, pw) in zip(axes, rows):
-        panels = render_panels(raw_zyx, prob_zyx, skeleton_zyx, axis, max_side_px=2 * panel_px)
-        for col, (label, rgb) in enumerate(panels):
+        for col, (label, rgb) in enumerate(
+            render_panels(raw_zyx, prob_zyx, skeleton_zyx, axis, max_side_px=panel_px)
+        ):
             left = PAD_PX + col * (pw + PAD_PX)
             fig.text(left / width, 1 - (top + LABEL_PX / 2) / height, label, color="white",
                      fontsize=8, va="center", ha="left")
-            ax = fig.add_axes((left / width, 1 - (top + LABEL_PX + ph) / height,
-                               pw / width, ph / height))
-            ax.imshow(rgb, aspect="auto", interpolation="antialiased")
-            ax.set_axis_off()
+            # figimage places pixels 1:1 (origin bottom-left): no resampling by matplotlib.
+            fig.figimage(_resize_nearest(rgb, ph, pw), xo=left,
+                         yo=height - (top + LABEL_PX + ph), origin="upper")
         top += LABEL_PX + ph + PAD_PX
 
     tmp = path.with_name(f".{path.name}.tmp")
