@@ -66,6 +66,18 @@ def _volumes_in(folder: Path) -> list[Path]:
                   if not p.name.startswith(".") and p.name.lower().endswith(VOLUME_SUFFIXES))
 
 
+def _by_id(folder: Path, match: str) -> dict[str, Path]:
+    """Volumes of ``folder`` by id; two volumes with one id is an error naming both."""
+    out: dict[str, Path] = {}
+    for p in _volumes_in(folder):
+        cid = case_id(p, match)
+        if cid in out:
+            raise ValueError(f"{folder}: {out[cid].name} and {p.name} have the same id {cid!r} "
+                             f"(matching by {match})")
+        out[cid] = p
+    return out
+
+
 def find_pairs(prediction: Path, truth: Path, match: str = "name") -> list[tuple[str, Path, Path]]:
     """(id, prediction, truth) triples: one pair of volumes, or two folders matched by id.
 
@@ -81,8 +93,7 @@ def find_pairs(prediction: Path, truth: Path, match: str = "name") -> list[tuple
         return [(case_id(prediction, "name"), prediction, truth)]
     if pred_is_set != truth_is_set:
         raise ValueError(f"{prediction} and {truth}: give two volumes or two folders of volumes")
-    preds = {case_id(p, match): p for p in _volumes_in(prediction)}
-    truths = {case_id(p, match): p for p in _volumes_in(truth)}
+    preds, truths = _by_id(prediction, match), _by_id(truth, match)
     missing = sorted(set(preds) ^ set(truths))
     if missing:
         raise ValueError(f"{prediction} / {truth}: ids without a partner: {missing} "

@@ -118,6 +118,10 @@ def test_folders_matched_by_number_tiff_vs_nifti(tmp_path):
     assert results[0].scores[0].precision == pytest.approx(5 / 8)   # NIfTI axes read back z, y, x
     assert results[1].scores[0].dice == 1.0
     assert case_id(tmp_path / "case_7_0000.nii.gz", "name") == "case_7"
+    # two files with one id in a folder: an error naming both, never one silently dropped
+    tifffile.imwrite(tmp_path / "truth" / "image-1000.tiff", (truth * 255).astype(np.uint8))
+    with pytest.raises(ValueError, match="image-1000.tiff and label-1000.tiff"):
+        find_pairs(tmp_path / "pred", tmp_path / "truth", "number")
 
 
 def test_cli_writes_json_and_csv(tmp_path, capsys):
