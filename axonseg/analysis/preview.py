@@ -132,7 +132,8 @@ def render_panels(
     if prob_zyx is not None:
         p = _unit_scale(mip(prob_zyx, axis, max_side_px))[..., None]
         alpha = 0.7 * p
-        panels.append((f"probability ({axis})", gray * (1 - alpha) + alpha * PROB_RGB))
+        blend = np.clip(gray * (1 - alpha) + alpha * PROB_RGB, 0.0, 1.0)
+        panels.append((f"probability ({axis})", blend))
     if skeleton_zyx is not None:
         s = mip(skeleton_zyx, axis, max_side_px) > 0
         rgb = gray.copy()
