@@ -1,4 +1,8 @@
-"""Rough axon masks: background subtraction, an automatic threshold, small components removed.
+"""Rough axon masks: ``method="tubular"`` (default) or D-LMBmap's background subtraction.
+
+``tubular`` (``axonseg.annotate.tubular``) follows axons, not brightness: local noise units,
+ridge evidence, puncta/blob and saturation exclusion. ``mad`` and ``triangle`` are D-LMBmap's
+simple method, kept as options:
 
 D-LMBmap subtracted a Gaussian blur (sigma about 10 px) from each cube and thresholded the
 result by hand in ImageJ. We pick the threshold automatically with a robust noise estimate:
@@ -21,15 +25,18 @@ from scipy import ndimage as ndi
 
 logger = logging.getLogger(__name__)
 
-THRESHOLD_METHODS = ("mad", "triangle")
+from axonseg.annotate.tubular import TubularSettings, tubular_mask
+
+THRESHOLD_METHODS = ("tubular", "mad", "triangle")
 
 
 @dataclass(frozen=True)
 class RoughLabelSettings:
     """How rough masks are made. Units are voxels."""
 
+    threshold_method: str = "tubular"
+    tubular: TubularSettings = TubularSettings()
     sigma_vox: float = 10.0
-    threshold_method: str = "mad"
     mad_k: float = 5.0
     threshold: float | None = None
     min_component_voxels: int = 10
@@ -93,11 +100,16 @@ def rough_mask(cube: np.ndarray, settings: RoughLabelSettings = RoughLabelSettin
     mask : np.ndarray
         Boolean mask, same shape as ``cube``.
     threshold : float
-        The threshold used on the background-subtracted intensities.
+        The threshold used on the background-subtracted intensities (``tubular``: the seed
+        threshold ``k_high`` in local-noise units).
     """
     cube = np.asarray(cube)
     if cube.ndim != 3:
         raise ValueError(f"cube must be 3-D (z, y, x), got shape {cube.shape}")
+    if settings.threshold_method == "tubular" and settings.threshold is None:
+        mask = tubular_mask(cube, settings.tubular)
+        logger.info("rough mask (tubular): %.3f %% foreground", 100 * mask.mean())
+        return mask, settings.tubular.k_high
     diff = background_subtract(cube, settings.sigma_vox)
     if settings.threshold is not None:
         threshold = float(settings.threshold)

@@ -26,11 +26,11 @@ def test_rough_mask_finds_a_bright_line_and_drops_specks():
     cube = rng.normal(1000, 10, (40, 40, 40)).astype(np.float32)
     cube[20, 20, 5:35] += 500                   # an axon
     cube[5, 5, 5] += 500                        # a one-voxel speck
-    mask, threshold = rough_mask(cube)
+    mask, threshold = rough_mask(cube, RoughLabelSettings(threshold_method="mad"))
     assert mask[20, 20, 8:32].all()
     assert not mask[5, 5, 5]
     assert 20 < threshold < 200                 # ~5 robust sigma of the noise
-    forced, t = rough_mask(cube, RoughLabelSettings(threshold=1e9))
+    forced, t = rough_mask(cube, RoughLabelSettings(threshold_method="mad", threshold=1e9))
     assert t == 1e9 and not forced.any()
 
 
