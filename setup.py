@@ -9,7 +9,7 @@ setup(
     packages=find_packages(include=["axonseg", "axonseg.*"]) + ["axonseg_trainers"],
     # trainers/ installs under a non-generic import name.
     package_dir={"axonseg_trainers": "trainers"},
-    package_data={"axonseg": ["configs/*.yaml"]},
+    package_data={"axonseg": ["configs/*.yaml", "models/*.pth", "models/*.md"]},
     install_requires=[
         "torch>=2.6",
         "nnunet==1.7.1",

@@ -6,6 +6,7 @@
                          ``nnUNetTrainerV2``)
 ``*Smoke``               the same for 2 epochs x 8 batches (tests, demo)
 ``MyTrainerAxialQuick``  ``MyTrainerAxial`` for 40 epochs x 25 batches (CPU benchmarks)
+``*Starter*``            the shipped starter model's fixed small network (``starter.py``)
 =======================  ==========================================================
 
 Importing this package has no side effects. nnU-Net finds these classes through the
@@ -15,8 +16,10 @@ from axonseg_trainers.axial import MyTrainerAxial
 from axonseg_trainers.quick import MyTrainerAxialQuick
 from axonseg_trainers.recipe import DLMBmapTrainerV2
 from axonseg_trainers.smoke import DLMBmapTrainerV2Smoke, MyTrainerAxialSmoke
+from axonseg_trainers.starter import DLMBmapTrainerV2Starter, DLMBmapTrainerV2StarterFinetune
 
 TRAINERS = {cls.__name__: cls for cls in (MyTrainerAxial, DLMBmapTrainerV2, MyTrainerAxialSmoke,
-                                          DLMBmapTrainerV2Smoke, MyTrainerAxialQuick)}
+                                          DLMBmapTrainerV2Smoke, MyTrainerAxialQuick, DLMBmapTrainerV2Starter,
+                                          DLMBmapTrainerV2StarterFinetune)}
 
 __all__ = list(TRAINERS) + ["TRAINERS"]

@@ -1,4 +1,8 @@
-"""Predict axon probabilities over a whole brain, block by block (resumable; serial or Dask)."""
+"""Predict axon probabilities over a whole brain, block by block (resumable; serial or Dask).
+
+``axonseg predict INPUT OUTPUT`` uses the shipped starter model (with per-patch
+normalisation, as it was trained); ``--model M`` (or ``INPUT MODEL OUTPUT``) uses another.
+"""
 from __future__ import annotations
 
 import argparse
@@ -38,9 +42,11 @@ _FLAGS = {
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="axonseg predict", description=__doc__)
-    p.add_argument("input", type=Path, help="zarr / OME-Zarr / TIFF slice folder / TIFF stack / HDF5")
-    p.add_argument("model", type=Path, help="axonseg .pth, legacy D-LMBmap .pth, or nnU-Net v1 result folder")
-    p.add_argument("output", type=Path, help="output folder (rerun the same command to resume)")
+    p.add_argument("paths", type=Path, nargs="+", metavar="INPUT [MODEL] OUTPUT",
+                   help="INPUT: zarr / OME-Zarr / TIFF slice folder / TIFF stack / HDF5; MODEL (optional): "
+                        "axonseg .pth, legacy D-LMBmap .pth, or nnU-Net v1 result folder; OUTPUT: output "
+                        "folder (rerun the same command to resume)")
+    p.add_argument("--model", type=Path, help="model (default: the shipped starter model)")
     p.add_argument("--config", type=Path, help="YAML settings (keys of PredictSettings); flags win")
     p.add_argument("--dataset", help="HDF5 dataset name")
     for flag, (field, kwargs) in _FLAGS.items():
@@ -51,7 +57,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if len(args.paths) not in (2, 3) or (len(args.paths) == 3 and args.model is not None):
+        parser.error("give INPUT OUTPUT (optionally --model MODEL) or INPUT MODEL OUTPUT")
+    args.input, args.output = args.paths[0], args.paths[-1]
+    if len(args.paths) == 3:
+        args.model = args.paths[1]
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from axonseg.inference import OutputError, PredictSettings, WeightsError, predict_whole_brain
     from axonseg.inference.plans import ModelFolderError
@@ -59,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
 
     overrides = {f: getattr(args, f) for f, _ in _FLAGS.values() if getattr(args, f) is not None}
     try:
+        if args.model is None:
+            from axonseg.starter import starter_model_path
+
+            args.model = starter_model_path()
+            overrides.setdefault("normalization", "per_patch")
         base = PredictSettings.from_yaml(args.config) if args.config else PredictSettings()
         settings = base.replace(**overrides)
         summary = predict_whole_brain(args.input, args.model, args.output, settings, overwrite=args.overwrite,

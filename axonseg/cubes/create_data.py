@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import tempfile
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,7 +199,10 @@ def create_data(settings: CreateDataSettings, progress: bool = True) -> Path:
                     records.update(run_job(job, settings, inputs, tmp, preview=settings.preview and k == 0))
                     bar.update(len(job.case_ids))
             else:
-                with ProcessPoolExecutor(max_workers=settings.num_workers) as pool:
+                # spawn, not fork: a parent that has started OpenMP threads (torch imported,
+                # e.g. by a training script) deadlocks forked workers
+                with ProcessPoolExecutor(max_workers=settings.num_workers,
+                                         mp_context=multiprocessing.get_context("spawn")) as pool:
                     futures = {pool.submit(run_job, job, settings, inputs, tmp,
                                            settings.preview and k == 0): job for k, job in enumerate(jobs)}
                     try:
