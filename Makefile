@@ -1,5 +1,8 @@
 # axonseg: two commands.
-#   make demo   set everything up (once) and run the synthetic plan -> train -> predict demo
+#   make demo   set everything up (once) and run the demo: the real D-LMBmap excerpt in
+#               ../shared/data/dlmbmap (points -> labels -> fine-tune the starter model ->
+#               predict), or synthetic tubes without it. DEMO_ARGS=... passes flags to
+#               `axonseg demo` (e.g. --starter-model PATH).
 #   make test   set everything up (once) and run the test suite
 # `make setup` alone installs .venv and registers axonseg's trainers with nnU-Net v1.
 
@@ -11,6 +14,7 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 STAMP := $(VENV)/.axonseg-setup-done
 DEMO_DIR ?= demo_output
+DEMO_ARGS ?=
 
 .PHONY: setup demo test unregister clean-demo
 
@@ -26,7 +30,7 @@ $(STAMP): requirements.txt setup.py Makefile
 	touch $(STAMP)
 
 demo: setup
-	$(VENV)/bin/axonseg demo --workdir $(DEMO_DIR)
+	$(VENV)/bin/axonseg demo --workdir $(DEMO_DIR) $(DEMO_ARGS)
 
 test: setup
 	$(PY) -m pytest -q tests
