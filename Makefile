@@ -4,6 +4,7 @@
 #               predict), or synthetic tubes without it. DEMO_ARGS=... passes flags to
 #               `axonseg demo` (e.g. --starter-model PATH).
 #   make test   set everything up (once) and run the test suite
+# `make starter-model` retrains the shipped starter model into starter_work/.
 # `make setup` alone installs .venv and registers axonseg's trainers with nnU-Net v1.
 
 PYTHON ?= python3
@@ -16,7 +17,7 @@ STAMP := $(VENV)/.axonseg-setup-done
 DEMO_DIR ?= demo_output
 DEMO_ARGS ?=
 
-.PHONY: setup demo test unregister clean-demo
+.PHONY: setup demo test unregister clean-demo starter-model
 
 setup: $(STAMP)
 
@@ -34,6 +35,10 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q tests
+
+# Reproduce the shipped starter model (needs ../shared/data/dlmbmap; ~1.5-2 h on 2 CPU cores).
+starter-model: setup
+	$(PY) scripts/train_starter_model.py --workdir starter_work
 
 unregister:
 	$(VENV)/bin/axonseg unregister
