@@ -35,9 +35,9 @@ from typing import Any, Callable
 import numpy as np
 import SimpleITK as sitk
 
-from axonseg.nnunet_commands import console_script, run_nnunet
-from axonseg.nnunet_env import NnunetPaths
-from axonseg.nnunet_task import write_raw_task
+from axonseg.nnunet_v1.commands import console_script, run_nnunet
+from axonseg.nnunet_v1.env import NnunetPaths
+from axonseg.nnunet_v1.task import write_raw_task
 from axonseg.synthetic import TubeSettings, make_tube_volume
 
 logger = logging.getLogger(__name__)

@@ -30,9 +30,9 @@ from scipy import ndimage
 from axonseg.analysis.lsfm_sim import LsfmSettings, centrelines_from_mask, random_centrelines, render_lsfm
 from axonseg.analysis.metrics import score
 from axonseg.io import open_volume, read_tiff, write_tiff
-from axonseg.nnunet_commands import run_nnunet
-from axonseg.nnunet_env import NnunetPaths
-from axonseg.nnunet_task import write_raw_task
+from axonseg.nnunet_v1.commands import run_nnunet
+from axonseg.nnunet_v1.env import NnunetPaths
+from axonseg.nnunet_v1.task import write_raw_task
 
 logger = logging.getLogger("bench_quality")
 

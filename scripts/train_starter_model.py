@@ -29,8 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--stop-after", choices=["cubes", "task", "plan", "train", "export"], default="export")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from axonseg.nnunet_commands import console_script
-    from axonseg.nnunet_env import NnunetPaths
+    from axonseg.nnunet_v1.commands import console_script
+    from axonseg.nnunet_v1.env import NnunetPaths
     from axonseg.starter import STARTER_MODEL, build_training_cubes
 
     work = args.workdir.resolve()

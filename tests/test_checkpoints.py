@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from axonseg.checkpoints import NNUNET_V1_SAFE_GLOBALS, allow_nnunet_v1_globals, load_checkpoint, to_builtin
+from axonseg.nnunet_v1.checkpoints import NNUNET_V1_SAFE_GLOBALS, allow_nnunet_v1_globals, load_checkpoint, to_builtin
 from tests.legacy_checkpoint import legacy_from
 
 
@@ -56,7 +56,7 @@ def test_allow_list_is_exact_and_idempotent():
     # still refuses anything else numpy can pickle, e.g. whole arrays
     result = _run("""
         import io, numpy as np, torch
-        from axonseg.checkpoints import allow_nnunet_v1_globals
+        from axonseg.nnunet_v1.checkpoints import allow_nnunet_v1_globals
         allow_nnunet_v1_globals()
         buf = io.BytesIO(); torch.save({"a": np.zeros(3)}, buf); buf.seek(0)
         torch.load(buf)

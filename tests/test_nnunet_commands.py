@@ -18,8 +18,8 @@ import torch
 
 from axonseg.demo import DemoSettings, run_demo
 from axonseg.networks import build_network
-from axonseg.nnunet_commands import run_nnunet
-from axonseg.nnunet_env import NnunetPaths
+from axonseg.nnunet_v1.commands import run_nnunet
+from axonseg.nnunet_v1.env import NnunetPaths
 from tests.legacy_checkpoint import legacy_from
 
 SETTINGS = DemoSettings(task_id=902, task_name="AxonsegSmoke")

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from axonseg.registration import SHIM_TEXT, is_registered, register, shim_path, unregister
+from axonseg.nnunet_v1.registration import SHIM_TEXT, is_registered, register, shim_path, unregister
 
 
 def test_register_is_idempotent_and_unregister_reverses_it(tmp_path):

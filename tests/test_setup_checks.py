@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from axonseg.cli import check
-from axonseg.nnunet_env import NNUNET_ENV_VARS, NnunetEnvError, NnunetPaths, require_nnunet_paths
+from axonseg.nnunet_v1.env import NNUNET_ENV_VARS, NnunetEnvError, NnunetPaths, require_nnunet_paths
 
 
 def test_missing_env_vars_are_named_with_how_to_set_them():

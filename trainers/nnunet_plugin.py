@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 
-from axonseg.checkpoints import allow_nnunet_v1_globals
+from axonseg.nnunet_v1.checkpoints import allow_nnunet_v1_globals
 from axonseg_trainers import TRAINERS
 
 allow_nnunet_v1_globals()

@@ -16,7 +16,7 @@ import torch
 from nnunet.training.network_training.nnUNetTrainerV2 import nnUNetTrainerV2
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
-from axonseg.checkpoints import to_builtin
+from axonseg.nnunet_v1.checkpoints import to_builtin
 
 
 class DLMBmapRecipe:

@@ -12,8 +12,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import torch
 
-    from axonseg.nnunet_env import NnunetEnvError, require_nnunet_paths
-    from axonseg.registration import is_registered, shim_path
+    from axonseg.nnunet_v1.env import NnunetEnvError, require_nnunet_paths
+    from axonseg.nnunet_v1.registration import is_registered, shim_path
 
     problems = []
     if is_registered():

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides["overwrite"] = True
     try:
         if args.nnunet_env:
-            from axonseg.nnunet_env import require_nnunet_paths
+            from axonseg.nnunet_v1.env import require_nnunet_paths
 
             paths = require_nnunet_paths()
             overrides["raw_data_base"] = overrides["raw_data_base"] or str(paths.raw_data_base)

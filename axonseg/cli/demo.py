@@ -6,7 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
-from axonseg.registration import is_registered
+from axonseg.nnunet_v1.registration import is_registered
 
 
 def _num(x: float | None) -> str:

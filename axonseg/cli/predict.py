@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         args.model = args.paths[1]
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from axonseg.inference import OutputError, PredictSettings, WeightsError, predict_whole_brain
-    from axonseg.inference.plans import ModelFolderError
+    from axonseg.nnunet_v1.plans import ModelFolderError
     from axonseg.io import VolumeError
 
     overrides = {f: getattr(args, f) for f, _ in _FLAGS.values() if getattr(args, f) is not None}

@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from axonseg.inference.export import export_model
-    from axonseg.inference.plans import ModelFolderError
+    from axonseg.nnunet_v1.plans import ModelFolderError
     from axonseg.inference.weights import WeightsError
 
     try:

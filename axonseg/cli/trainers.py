@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from axonseg.registration import is_registered, shim_path
+from axonseg.nnunet_v1.registration import is_registered, shim_path
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from axonseg.registration import unregister
+from axonseg.nnunet_v1.registration import unregister
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,8 +17,8 @@ from typing import Any
 import torch
 
 import axonseg
-from axonseg.checkpoints import to_builtin
-from axonseg.inference.plans import CHECKPOINT_FILES
+from axonseg.nnunet_v1.checkpoints import to_builtin
+from axonseg.nnunet_v1.plans import CHECKPOINT_FILES
 from axonseg.inference.weights import (FORMAT, FORMAT_VERSION, LoadedModel, WeightsError, build_loaded_network,
                                        load_model)
 

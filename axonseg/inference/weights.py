@@ -16,8 +16,8 @@ from typing import Any
 
 import torch
 
-from axonseg.checkpoints import load_checkpoint
-from axonseg.inference import plans as nnplans
+from axonseg.nnunet_v1.checkpoints import load_checkpoint
+from axonseg.nnunet_v1 import plans as nnplans
 from axonseg.inference.normalization import NormalizationParams
 from axonseg.networks import UNetConfig, build_network
 

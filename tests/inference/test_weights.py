@@ -11,7 +11,7 @@ import torch
 
 from axonseg.cli.save_models import main as save_models_main
 from axonseg.inference import WeightsError, build_loaded_network, load_model
-from axonseg.inference.plans import ModelFolderError
+from axonseg.nnunet_v1.plans import ModelFolderError
 from tests.inference.helpers import net_predictor, tiny_config, tiny_network
 
 PATCH = (32, 32, 32)

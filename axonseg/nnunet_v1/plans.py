@@ -2,7 +2,7 @@
 
 Pickles are read with an allow-list (numpy arrays and scalars, OrderedDict, builtins
 containers), never with a bare ``pickle.load``; checkpoints with
-``axonseg.checkpoints.load_checkpoint`` (``torch.load(weights_only=True)``).
+``axonseg.nnunet_v1.checkpoints.load_checkpoint`` (``torch.load(weights_only=True)``).
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from axonseg.checkpoints import load_checkpoint, to_builtin
+from axonseg.nnunet_v1.checkpoints import load_checkpoint, to_builtin
 
 CHECKPOINT_FILES = {"final": "model_final_checkpoint.model", "best": "model_best.model",
                     "latest": "model_latest.model"}

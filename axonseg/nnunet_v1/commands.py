@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from axonseg.nnunet_env import NnunetPaths
+from axonseg.nnunet_v1.env import NnunetPaths
 
 logger = logging.getLogger(__name__)
 
