@@ -14,8 +14,6 @@ from scipy import ndimage as ndi
 
 from axonseg.cli.main import main as axonseg_main
 
-DLMBMAP = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "dlmbmap"
-
 
 def _intensities(label: np.ndarray, rng: np.random.Generator, gain: float = 1.0) -> np.ndarray:
     """Synthetic LSFM-like cube for a label: noisy background plus blurred bright axons."""
@@ -173,10 +171,8 @@ def test_scripts_create_data_runs_the_command(tree, tmp_path):
     assert result.stdout.strip().endswith("Task611_Test")
 
 
-def test_real_fine_labels_make_a_task_nnunet_plan_and_preprocess_accepts(tmp_path):
-    if not (DLMBMAP / "Fine-label").is_dir():
-        pytest.skip(f"real D-LMBmap labels not found at {DLMBMAP} (CI puts ../shared beside the repo)")
-    labels = [tifffile.imread(DLMBMAP / "Fine-label" / f"label-{i}.tiff")[:64, :64, :64] for i in (1000, 1001, 1002)]
+def test_real_fine_labels_make_a_task_nnunet_plan_and_preprocess_accepts(dlmbmap_data, tmp_path):
+    labels = [tifffile.imread(dlmbmap_data / "Fine-label" / f"label-{i}.tiff")[:64, :64, :64] for i in (1000, 1001, 1002)]
     assert all(label.any() for label in labels)
     tree = make_tree(tmp_path / "in", labels)
     raw, pre, results = tmp_path / "raw", tmp_path / "pre", tmp_path / "results"

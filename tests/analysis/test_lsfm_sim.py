@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from axonseg.analysis.lsfm_sim import LsfmSettings, centrelines_from_mask, random_centrelines, render_lsfm
-
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "dlmbmap"
 
 
 def _line(shape=(32, 32, 32)):
@@ -59,11 +56,10 @@ def test_random_centrelines_are_thin_curves():
     assert np.array_equal(centrelines_from_mask(c), c)   # already one voxel wide
 
 
-@pytest.mark.skipif(not DATA.exists(), reason=f"real D-LMBmap data not found at {DATA}")
-def test_real_centrelines_from_fine_label():
+def test_real_centrelines_from_fine_label(dlmbmap_data):
     from axonseg.io import read_tiff
 
-    fine = read_tiff(DATA / "Fine-label" / "label-1000.tiff")
+    fine = read_tiff(dlmbmap_data / "Fine-label" / "label-1000.tiff")
     c = centrelines_from_mask(fine[:64, :64, :64])
     assert 0 < c.sum() < (fine[:64, :64, :64] > 0).sum()
     assert (fine[:64, :64, :64][c] > 0).all()
