@@ -79,7 +79,10 @@ def _open_input(input_path: Path, dataset: str | None, layout: state.OutputLayou
     if settings.convert_input and info.format not in ("zarr", "ome-zarr"):
         voxel = settings.voxel_size_um or info.voxel_size_um
         if not layout.converted_input.exists():
-            convert_to_ome_zarr(input_path, layout.converted_input, voxel, dataset=dataset)
+            from axonseg.io.ome_zarr import ZarrFormat
+
+            convert_to_ome_zarr(input_path, layout.converted_input, voxel, dataset=dataset,
+                                fmt=ZarrFormat(settings.ngff_version, settings.shard_shape_vox))
         arr, info = open_volume(layout.converted_input)
         return layout.converted_input, None, arr, info
     return input_path, dataset, arr, info
@@ -127,19 +130,21 @@ def _initialize(layout: state.OutputLayout, model: LoadedModel, settings: Predic
     import shutil
 
     from axonseg.io import open_region_reader
-    from axonseg.io.ome_zarr import create_ome_zarr, num_pyramid_levels
+    from axonseg.io.ome_zarr import ZarrFormat, create_label, create_ome_zarr, num_pyramid_levels
 
     norm = model.normalization
     if settings.normalization == "global":
         norm = with_image_statistics(open_region_reader(src, src_dataset), norm, settings.norm_max_sample_voxels)
     levels = num_pyramid_levels(info.shape_zyx, settings.pyramid_max_levels)
-    for path, name in ((layout.probability, "probability"), (layout.mask, "mask")):
-        if path.exists():  # left by a set-up that was interrupted
-            shutil.rmtree(path)
-        if name == "mask" and settings.mask_threshold is None:
-            continue
-        create_ome_zarr(path, info.shape_zyx, settings.chunk_shape_vox, np.uint8, voxel, levels,
-                        name=name, downsample="mean" if name == "probability" else "max")
+    if layout.probability.exists():  # left by a set-up that was interrupted (holds the mask too)
+        shutil.rmtree(layout.probability)
+    create_ome_zarr(layout.probability, info.shape_zyx, settings.chunk_shape_vox, np.uint8, voxel, levels,
+                    name="probability", downsample="mean",
+                    fmt=ZarrFormat(settings.ngff_version, settings.shard_shape_vox),
+                    description="foreground probability x 255 (uint8)")
+    if settings.mask_threshold is not None:
+        create_label(layout.probability, "mask",
+                     description=f"255 where probability >= {settings.mask_threshold}, else 0")
     layout.blocks_dir.mkdir(exist_ok=True)
     meta = {"status": "running", "fingerprint": fp, "normalization": norm.to_dict(),
             "model": {"source": model.source, "kind": model.kind, "trainer": model.trainer,

@@ -9,7 +9,7 @@ import yaml
 
 from axonseg.inference.blocks import check_block_shape
 
-_TUPLES = ("chunk_shape_vox", "block_shape_vox", "voxel_size_um", "legacy_patch_size_vox")
+_TUPLES = ("chunk_shape_vox", "block_shape_vox", "voxel_size_um", "legacy_patch_size_vox", "shard_shape_vox")
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,11 @@ class PredictSettings:
     convert_input
         Convert a non-zarr input to ``<output>/input.ome.zarr`` first (reads each
         TIFF slice once instead of once per block row).
+    ngff_version
+        ``"0.5"`` (zarr v3, default) or ``"0.4"`` (zarr v2: Fiji's n5-zarr, BigDataViewer, MoBIE).
+    shard_shape_vox
+        zarr v3 shard shape (z, y, x): a whole multiple of ``chunk_shape_vox`` dividing
+        ``block_shape_vox`` (one writer per shard); ``None``: no sharding.
     """
 
     step_fraction: float = 0.5
@@ -96,6 +101,8 @@ class PredictSettings:
     checkpoint: str = "final"
     legacy_patch_size_vox: tuple[int, int, int] | None = None
     convert_input: bool = False
+    ngff_version: str = "0.5"
+    shard_shape_vox: tuple[int, int, int] | None = None
 
     def __post_init__(self):
         for name in _TUPLES:
@@ -117,6 +124,13 @@ class PredictSettings:
         if self.checkpoint not in ("final", "best", "latest"):
             raise ValueError(f"checkpoint must be final, best or latest, got {self.checkpoint!r}")
         check_block_shape(self.block_shape_vox, self.chunk_shape_vox)
+        from axonseg.io.ome_zarr import ZarrFormat
+
+        ZarrFormat(self.ngff_version, self.shard_shape_vox).check_chunks(self.chunk_shape_vox)
+        if self.shard_shape_vox is not None and any(b % h for b, h in zip(self.block_shape_vox,
+                                                                            self.shard_shape_vox)):
+            raise ValueError(f"block_shape_vox {self.block_shape_vox} must be a whole multiple of "
+                             f"shard_shape_vox {self.shard_shape_vox} (one writer per shard)")
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}

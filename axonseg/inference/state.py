@@ -3,7 +3,9 @@
 Layout::
 
     <out>/probability.ome.zarr   uint8 probability x 255, OME-Zarr pyramid
-    <out>/mask.ome.zarr          optional 0/255 mask (probability >= threshold)
+    <out>/probability.ome.zarr/labels/mask
+                                 optional 0/255 mask (probability >= threshold), an NGFF
+                                 label image of the probability (napari: Labels layer)
     <out>/run.json               model, settings, versions, normalisation, timing
     <out>/blocks/<index>.done    written after a block's data is written (resume)
     <out>/blocks.log             one line per block write (audit: each block once)
@@ -21,9 +23,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from axonseg.errors import AxonsegError
 
 
-class OutputError(ValueError):
+class OutputError(AxonsegError, ValueError):
     """The output folder cannot be used (exists from another run, is the input, ...)."""
 
 
@@ -37,7 +40,7 @@ class OutputLayout:
 
     @property
     def mask(self) -> Path:
-        return self.root / "mask.ome.zarr"
+        return self.probability / "labels" / "mask"
 
     @property
     def run_json(self) -> Path:

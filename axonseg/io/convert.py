@@ -1,7 +1,8 @@
 """Convert a TIFF slice folder, multipage TIFF or HDF5 file into a chunked OME-Zarr, lazily.
 
 Never holds the whole volume: the output is written one row of chunks at a time
-(``chunk_z`` slices x ``chunk_y`` rows x the full width). TIFF slices are read through
+(``chunk_z`` slices x ``chunk_y`` rows x the full width; shards instead of chunks when
+sharded). TIFF slices are read through
 tifffile's zarr interface, so only the strips/tiles of the rows being written are
 decoded. A progress bar counts written chunk rows. The result is built in a temporary
 folder beside the destination and renamed at the end: no partial output is left.
@@ -19,8 +20,8 @@ import tifffile
 import zarr
 from tqdm import tqdm
 
-from axonseg.io.ome_zarr import build_pyramid, create_ome_zarr, num_pyramid_levels
-from axonseg.io.volume import VolumeError, open_volume, sorted_slice_files
+from axonseg.io.ome_zarr import ZarrFormat, build_pyramid, create_ome_zarr, num_pyramid_levels, write_unit
+from axonseg.io.volume import VolumeError, is_zarr_path, open_volume, sorted_slice_files
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class _SliceFolderReader:
 
 
 def _reader(src: Path, dataset: str | None):
-    if src.is_dir() and src.suffix.lower() != ".zarr" and not (src / "zarr.json").exists():
+    if src.is_dir() and not is_zarr_path(src):
         r = _SliceFolderReader(src)
         return r.shape, r.dtype, r.read, None
     arr, info = open_volume(src, dataset=dataset)
@@ -64,7 +65,8 @@ def _reader(src: Path, dataset: str | None):
 
 def convert_to_ome_zarr(src: str | Path, dst: str | Path, voxel_size_um: Sequence[float] | None = None,
                         chunk_shape_zyx: Sequence[int] = (64, 128, 128), max_levels: int = 5,
-                        dataset: str | None = None, overwrite: bool = False, progress: bool = True) -> Path:
+                        dataset: str | None = None, overwrite: bool = False, progress: bool = True,
+                        fmt: ZarrFormat = ZarrFormat()) -> Path:
     """Convert ``src`` (TIFF slices / TIFF stack / HDF5 / zarr) to an OME-Zarr at ``dst``.
 
     Parameters
@@ -83,6 +85,8 @@ def convert_to_ome_zarr(src: str | Path, dst: str | Path, voxel_size_um: Sequenc
         HDF5 dataset name when the file has several 3-D datasets.
     overwrite
         Replace an existing ``dst`` (the input is never touched).
+    fmt
+        NGFF version (0.5 on zarr v3, 0.4 on zarr v2) and optional zarr v3 shard shape.
     """
     src, dst = Path(src), Path(dst)
     if not src.exists():
@@ -95,15 +99,15 @@ def convert_to_ome_zarr(src: str | Path, dst: str | Path, voxel_size_um: Sequenc
     voxel = tuple(float(v) for v in (voxel_size_um or recorded or ()))
     if len(voxel) != 3:
         raise VolumeError(f"{src}: the voxel size is not recorded in the input; give it (--voxel-size-um Z Y X)")
-    cz, cy = int(chunk_shape_zyx[0]), int(chunk_shape_zyx[1])
     tmp = dst.with_name(f".{dst.name}.partial")
     if tmp.exists():
         shutil.rmtree(tmp)
     levels = num_pyramid_levels(shape, max_levels)
     try:
-        create_ome_zarr(tmp, shape, chunk_shape_zyx, dtype, voxel, levels, name=src.name,
+        create_ome_zarr(tmp, shape, chunk_shape_zyx, dtype, voxel, levels, name=src.name, fmt=fmt,
                         attributes={"axonseg": {"converted_from": str(src), "voxel_size_um": list(voxel)}})
         level0 = zarr.open_array(str(tmp / "0"), mode="r+")
+        cz, cy = write_unit(level0)[:2]  # rows of whole shards (or chunks): one writer each
         rows = [(z, y) for z in range(0, shape[0], cz) for y in range(0, shape[1], cy)]
         for z, y in tqdm(rows, desc=f"convert {src.name}", unit="chunk-row", disable=not progress):
             z1, y1 = min(z + cz, shape[0]), min(y + cy, shape[1])

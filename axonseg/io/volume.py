@@ -48,6 +48,11 @@ def sorted_slice_files(folder: Path) -> list[Path]:
     return files
 
 
+def is_zarr_path(path: Path) -> bool:
+    """``path`` is a zarr array or group (v2 or v3), e.g. ``x.ome.zarr`` or ``x.ome.zarr/labels/mask``."""
+    return path.suffix.lower() == ".zarr" or any((path / f).exists() for f in ("zarr.json", ".zgroup", ".zarray"))
+
+
 def _open_slice_folder(folder: Path) -> tuple[da.Array, VolumeInfo]:
     from axonseg.io.tiff import read_tiff
 
@@ -165,9 +170,9 @@ def open_volume(path: str | Path, dataset: str | None = None) -> tuple[da.Array,
     if not path.exists():
         raise VolumeError(f"{path}: no such file or folder")
     suffix = path.suffix.lower()
-    if path.is_dir() and suffix != ".zarr" and not (path / "zarr.json").exists():
+    if path.is_dir() and not is_zarr_path(path):
         return _open_slice_folder(path)
-    if suffix == ".zarr" or (path / "zarr.json").exists() or (path / ".zarray").exists():
+    if is_zarr_path(path):
         return _open_zarr(path)
     if suffix in TIFF_SUFFIXES:
         return _open_tiff_stack(path)

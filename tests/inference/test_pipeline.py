@@ -63,7 +63,7 @@ def test_outputs_metadata_mask_and_no_silent_overwrite(tmp_path, model16):
     assert group.attrs["ome"]["version"] == "0.5" and [a["name"] for a in ms["axes"]] == ["z", "y", "x"]
     assert ms["datasets"][0]["coordinateTransformations"][0]["scale"] == [4.0, 2.0, 2.0]
     prob = group["0"][:]
-    mask = zarr.open_array(str(out / "mask.ome.zarr" / "0"), mode="r")[:]
+    mask = zarr.open_array(str(out / "probability.ome.zarr" / "labels" / "mask" / "0"), mode="r")[:]
     assert prob.dtype == np.uint8 and prob.shape == (40, 50, 37) and 0 < prob.std()
     assert set(np.unique(mask)) <= {0, 255} and ((prob >= 128) == (mask == 255)).mean() > 0.99
     tiffs = sorted(p.name for p in (out / "tiff").iterdir())
