@@ -39,6 +39,8 @@ from axonseg.nnunet_v1.commands import console_script, run_nnunet
 from axonseg.nnunet_v1.env import NnunetPaths
 from axonseg.nnunet_v1.task import write_raw_task
 from axonseg.synthetic import TubeSettings, make_tube_volume
+from axonseg.settings import SettingsBase
+from axonseg.errors import AxonsegError
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ HELD_OUT_FROM_ROW = 300  # rows y >= 300 of the excerpt are held out (as for the
 PLANS = "nnUNetPlansv2.1"
 
 
-class DemoError(RuntimeError):
+class DemoError(AxonsegError, RuntimeError):
     """A demo step failed; the message names the command and the end of its log."""
 
 
@@ -187,7 +189,7 @@ def write_marker(path: Path, /, **info: Any) -> None:
 
 
 @dataclass(frozen=True)
-class RealDemoSettings:
+class RealDemoSettings(SettingsBase):
     """The real demo. ``starter_model``: ``None`` uses the shipped starter model
     (:func:`axonseg.starter.starter_model_path`; ``axonseg predict`` is then run without a
     model, as a user would); a path uses that ``.pth`` instead (same architecture)."""
@@ -427,7 +429,7 @@ def run_real_demo(workdir: Path, s: RealDemoSettings = RealDemoSettings(),
 
 
 @dataclass(frozen=True)
-class DemoSettings:
+class DemoSettings(SettingsBase):
     task_id: int = 901
     task_name: str = "AxonsegDemo"
     n_train: int = 5

@@ -18,19 +18,19 @@ per-region table (voxels, axon voxels, skeleton length, length density).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
 from axonseg.analysis.skeleton import postprocess, sum_per_cell, voxel_lengths_um
+from axonseg.settings import SettingsBase
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class DensitySettings:
+class DensitySettings(SettingsBase):
     """Density-map settings; ``voxel_size_um`` None means: from the input's metadata."""
 
     cell_size_um: float = 50.0
@@ -40,19 +40,7 @@ class DensitySettings:
     block_target_vox: int = 256
     voxel_size_um: tuple[float, float, float] | None = None
 
-    @classmethod
-    def from_yaml(cls, path: str | Path) -> "DensitySettings":
-        """Settings from a YAML file whose keys are field names; unknown keys are an error."""
-        import yaml
-
-        data = yaml.safe_load(Path(path).read_text()) or {}
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"{path}: unknown key(s) {unknown}; known keys are {sorted(known)}")
-        if data.get("voxel_size_um") is not None:
-            data["voxel_size_um"] = tuple(float(v) for v in data["voxel_size_um"])
-        return cls(**data)
+    settings_kind = "density settings"
 
 
 def cell_shape_vox(cell_size_um: float, voxel_size_um: Sequence[float]) -> tuple[int, int, int]:

@@ -21,6 +21,7 @@ from typing import Sequence
 import numpy as np
 
 from axonseg.analysis.metrics import Scores, binarize, score_tolerances
+from axonseg.settings import SettingsBase
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ VOLUME_SUFFIXES = (".ome.zarr", ".nii.gz", ".nii", ".tiff", ".tif", ".zarr", ".h
 
 
 @dataclass(frozen=True)
-class EvaluationSettings:
+class EvaluationSettings(SettingsBase):
     """How to turn inputs into masks and at which tolerances to score them."""
 
     threshold: float | None = 0.5   # probability threshold for the prediction (None: non-zero)

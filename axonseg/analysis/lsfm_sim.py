@@ -22,12 +22,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
+from axonseg.settings import SettingsBase
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class LsfmSettings:
+class LsfmSettings(SettingsBase):
     """Rendering settings; intensities in 16-bit camera grey values, lengths in voxels."""
 
     tube_radius_vox: float = 1.3

@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from axonseg.errors import AxonsegError
 
 logger = logging.getLogger(__name__)
 
 PAD_MODES = ("constant", "edge", "reflect")
 
 
-class CubeOutsideVolumeError(ValueError):
+class CubeOutsideVolumeError(AxonsegError, ValueError):
     """A requested cube does not lie inside the volume and no padding was asked for."""
 
 

@@ -18,11 +18,12 @@ import math
 from pathlib import Path
 
 import numpy as np
+from axonseg.errors import AxonsegError
 
 logger = logging.getLogger(__name__)
 
 
-class PointsError(ValueError):
+class PointsError(AxonsegError, ValueError):
     """A point list could not be read; the message names the file and the problem."""
 
 

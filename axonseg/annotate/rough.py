@@ -26,12 +26,13 @@ from scipy import ndimage as ndi
 logger = logging.getLogger(__name__)
 
 from axonseg.annotate.tubular import TubularSettings, tubular_mask
+from axonseg.settings import SettingsBase
 
 THRESHOLD_METHODS = ("tubular", "mad", "triangle")
 
 
 @dataclass(frozen=True)
-class RoughLabelSettings:
+class RoughLabelSettings(SettingsBase):
     """How rough masks are made. Units are voxels."""
 
     threshold_method: str = "tubular"

@@ -27,12 +27,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
+from axonseg.settings import SettingsBase
 
 NOISE_TILE_VOX = 16
 
 
 @dataclass(frozen=True)
-class TubularSettings:
+class TubularSettings(SettingsBase):
     """Parameters of :func:`tubular_mask`; lengths in voxels, thresholds in local-noise units."""
 
     sigma_bg_vox: float = 8.0

@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from axonseg.cli.runner import run_command
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="axonseg check", description=__doc__)
     parser.add_argument("--no-env", action="store_true",
                         help="do not require nnU-Net's environment variables (e.g. prediction-only use)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
     import torch
 
     from axonseg.nnunet_v1.env import NnunetEnvError, require_nnunet_paths
@@ -33,3 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     for p in problems:
         print(f"error: {p}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command("check", _parser, _run, argv)

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
+
+from axonseg.cli.runner import run_command
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,20 +22,17 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from axonseg.io import VolumeError
+def _run(args: argparse.Namespace) -> int:
     from axonseg.io.convert import convert_to_ome_zarr
 
-    try:
-        out = convert_to_ome_zarr(args.input, args.output, args.voxel_size_um, tuple(args.chunk), args.levels,
-                                  dataset=args.dataset, overwrite=args.overwrite, progress=not args.quiet)
-    except (VolumeError, ValueError, FileExistsError) as exc:
-        print(f"axonseg convert: {exc}", file=sys.stderr)
-        return 1
+    out = convert_to_ome_zarr(args.input, args.output, args.voxel_size_um, tuple(args.chunk), args.levels,
+                              dataset=args.dataset, overwrite=args.overwrite, progress=not args.quiet)
     print(out)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command("convert", _parser, _run, argv)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
+
+from axonseg.cli.runner import run_command
 
 # flag -> (settings field, argparse kwargs); flags left unset keep the config's value
 _FLAGS = {
@@ -44,34 +45,31 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from axonseg.cubes import CreateDataError, CreateDataSettings, create_data
-    from axonseg.io import VolumeError
+def _run(args: argparse.Namespace) -> int:
+    from axonseg.cubes import CreateDataSettings, create_data
 
     overrides = {field: getattr(args, field) for field, _ in _FLAGS.values()}
     if overrides["patch_size_zyx"] is not None and len(overrides["patch_size_zyx"]) == 1:
         overrides["patch_size_zyx"] = overrides["patch_size_zyx"] * 3
     if args.overwrite:
         overrides["overwrite"] = True
-    try:
-        if args.nnunet_env:
-            from axonseg.nnunet_v1.env import require_nnunet_paths
+    if args.nnunet_env:
+        from axonseg.nnunet_v1.env import require_nnunet_paths
 
-            paths = require_nnunet_paths()
-            overrides["raw_data_base"] = overrides["raw_data_base"] or str(paths.raw_data_base)
-            overrides["preprocessed_base"] = overrides["preprocessed_base"] or str(paths.preprocessed)
-        if args.config is not None:
-            settings = CreateDataSettings.from_yaml(args.config, **overrides)
-        else:
-            settings = CreateDataSettings.from_dict({k: v for k, v in overrides.items() if v is not None})
-        task = create_data(settings, progress=not args.quiet)
-    except (CreateDataError, VolumeError, ValueError, FileNotFoundError, FileExistsError, RuntimeError) as exc:
-        print(f"axonseg create-data: {exc}", file=sys.stderr)
-        return 1
+        paths = require_nnunet_paths()
+        overrides["raw_data_base"] = overrides["raw_data_base"] or str(paths.raw_data_base)
+        overrides["preprocessed_base"] = overrides["preprocessed_base"] or str(paths.preprocessed)
+    if args.config is not None:
+        settings = CreateDataSettings.from_yaml(args.config, **overrides)
+    else:
+        settings = CreateDataSettings.from_dict({k: v for k, v in overrides.items() if v is not None})
+    task = create_data(settings, progress=not args.quiet)
     print(task)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command("create-data", _parser, _run, argv)
 
 
 if __name__ == "__main__":

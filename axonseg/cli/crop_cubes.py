@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
+
+from axonseg.cli.runner import run_command
+from axonseg.errors import UsageError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,27 +27,22 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from axonseg.annotate import PointsError, crop_cubes_to_folder
-    from axonseg.annotate.crop import CubeOutsideVolumeError
-    from axonseg.io import VolumeError
+def _run(args: argparse.Namespace) -> int:
+    from axonseg.annotate import crop_cubes_to_folder
 
     if len(args.size) not in (1, 3):
-        print("axonseg crop-cubes: --size takes one value or three (z y x)", file=sys.stderr)
-        return 2
+        raise UsageError("--size takes one value or three (z y x)")
     size = args.size * 3 if len(args.size) == 1 else args.size
-    try:
-        written = crop_cubes_to_folder(args.volume, args.points, args.out, size_zyx=size,
-                                       artifact_points_path=args.artifact_points, pad_mode=args.pad,
-                                       first_id=args.first_id, overwrite=args.overwrite)
-    except (CubeOutsideVolumeError, PointsError, VolumeError, ValueError, FileExistsError) as exc:
-        print(f"axonseg crop-cubes: {exc}", file=sys.stderr)
-        return 1
+    written = crop_cubes_to_folder(args.volume, args.points, args.out, size_zyx=size,
+                                   artifact_points_path=args.artifact_points, pad_mode=args.pad,
+                                   first_id=args.first_id, overwrite=args.overwrite)
     for path in written:
         print(path)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command("crop-cubes", _parser, _run, argv)
 
 
 if __name__ == "__main__":

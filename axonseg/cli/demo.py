@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
+from axonseg.cli.runner import run_command
+from axonseg.errors import AxonsegError
 from axonseg.nnunet_v1.registration import is_registered
 
 
@@ -36,12 +37,12 @@ def print_real_summary(result, workdir: Path) -> None:
     print("\npreviews (maximum-intensity projections of the excerpt and the probability):")
     for m in result.models:
         print(f"  {m.name + ':':<12} {m.preview}")
-    print(f"\npredictions (OME-Zarr + TIFF slices): "
+    print("\npredictions (OME-Zarr + TIFF slices): "
           + ", ".join(str(m.prediction) for m in result.models)
           + f"\nlogs: {(workdir / 'logs').resolve()}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     from axonseg.demo import DEFAULT_DATA
 
     parser = argparse.ArgumentParser(prog="axonseg demo", description=__doc__)
@@ -55,12 +56,14 @@ def main(argv: list[str] | None = None) -> int:
                              "axonseg/models/axonseg-starter-v1.pth)")
     parser.add_argument("--synthetic", action="store_true",
                         help="run the synthetic tubes demo (plan -> train -> nnUNet_predict) instead")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    logging.getLogger().setLevel(logging.WARNING)
     if not is_registered():
-        print("axonseg's trainers are not registered with nnU-Net: run `make setup` first", file=sys.stderr)
-        return 1
-    from axonseg.demo import DemoError, DemoSettings, RealDemoSettings, run_demo, run_real_demo
+        raise AxonsegError("axonseg's trainers are not registered with nnU-Net: run `make setup` first")
+    from axonseg.demo import DemoSettings, RealDemoSettings, run_demo, run_real_demo
 
     real = not args.synthetic and (args.data / "brain-example").is_dir()
     if not args.synthetic and not real:
@@ -70,11 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo: points -> cubes -> labels -> {settings.task} -> fine-tune the starter model -> predict "
               f"{settings.volume} in {args.workdir.resolve()} (nnU-Net folders are set to subfolders of it "
               f"for these commands only; each step reuses its output when it exists)", flush=True)
-        try:
-            result = run_real_demo(args.workdir, settings)
-        except (DemoError, FileNotFoundError, ValueError) as exc:
-            print(f"axonseg demo: {exc}", file=sys.stderr)
-            return 1
+        result = run_real_demo(args.workdir, settings)
         print_real_summary(result, args.workdir)
         return 0
 
@@ -88,3 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{case:<18} {d:19.3f}   {chance:12.3f}")
     print(f"\npredictions: {(args.workdir / 'predictions').resolve()}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command("demo", _parser, _run, argv)

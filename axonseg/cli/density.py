@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import logging
 import sys
 from pathlib import Path
+
+from axonseg.cli.runner import run_command
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,27 +26,24 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+def _run(args: argparse.Namespace) -> int:
     from axonseg.analysis.density import DensitySettings
     from axonseg.analysis.density_run import run_density
-    from axonseg.io import VolumeError
 
-    try:
-        settings = DensitySettings.from_yaml(args.config) if args.config else DensitySettings()
-        overrides = {k: v for k, v in {"cell_size_um": args.cell_size_um, "threshold": args.threshold,
-                                       "min_component_vox": args.min_component_vox,
-                                       "voxel_size_um": tuple(args.voxel_size_um) if args.voxel_size_um
-                                       else None}.items() if v is not None}
-        settings = dataclasses.replace(settings, **overrides)
-        summary = run_density(args.input, args.out, settings, args.atlas, args.region_names)
-    except (VolumeError, ValueError, FileNotFoundError) as exc:
-        print(f"axonseg density: {exc}", file=sys.stderr)
-        return 2
+    settings = DensitySettings.from_yaml(args.config) if args.config else DensitySettings()
+    overrides = {k: v for k, v in {"cell_size_um": args.cell_size_um, "threshold": args.threshold,
+                                   "min_component_vox": args.min_component_vox,
+                                   "voxel_size_um": tuple(args.voxel_size_um) if args.voxel_size_um
+                                   else None}.items() if v is not None}
+    settings = dataclasses.replace(settings, **overrides)
+    summary = run_density(args.input, args.out, settings, args.atlas, args.region_names)
     print(f"{args.out}: grid {summary['grid_shape']} of {summary['cell_size_um']} µm cells, "
           f"total skeleton length {summary['total_length_um'] / 1000:.1f} mm")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command("density", _parser, _run, argv)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
+
+from axonseg.cli.runner import run_command
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,24 +28,21 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+def _run(args: argparse.Namespace) -> int:
     from axonseg.analysis.evaluate import EvaluationSettings, METRICS, run_evaluation
-    from axonseg.io import VolumeError
 
     settings = EvaluationSettings(threshold=None if args.mask else args.threshold,
                                   tolerances_vox=tuple(args.tolerance), match=args.match)
-    try:
-        means = run_evaluation(args.prediction, args.truth, settings, args.json, args.csv)
-    except (VolumeError, ValueError) as exc:
-        print(f"axonseg evaluate: {exc}", file=sys.stderr)
-        return 2
+    means = run_evaluation(args.prediction, args.truth, settings, args.json, args.csv)
     print("k  n  " + "  ".join(f"{m:>12}" for m in METRICS))
     for row in means:
         print(f"{row['tolerance_vox']:<2} {row['n_pairs']:<2} "
               + "  ".join(f"{row[m]:12.4f}" for m in METRICS))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command("evaluate", _parser, _run, argv)
 
 
 if __name__ == "__main__":

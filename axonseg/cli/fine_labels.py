@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
+
+from axonseg.cli.runner import run_command
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -17,20 +18,18 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+def _run(args: argparse.Namespace) -> int:
     from axonseg.annotate import fine_labels_for_folder
 
-    try:
-        written = fine_labels_for_folder(args.rough, args.out, args.min_component_voxels,
-                                         overwrite=args.overwrite)
-    except (ValueError, FileNotFoundError, FileExistsError) as exc:
-        print(f"axonseg fine-labels: {exc}", file=sys.stderr)
-        return 1
+    written = fine_labels_for_folder(args.rough, args.out, args.min_component_voxels,
+                                     overwrite=args.overwrite)
     for path in written:
         print(path)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command("fine-labels", _parser, _run, argv)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,7 @@ module docstring, shown by ``axonseg --help``. Add a command by adding one line 
 """
 from __future__ import annotations
 
-import contextlib
 import importlib
-import io
 import sys
 
 COMMANDS: dict[str, str] = {
@@ -47,8 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"axonseg: unknown command {name!r}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
-    with contextlib.redirect_stdout(io.StringIO()):
-        import nnunet  # noqa: F401  (its import prints a citation banner; ours cite it in the README)
+    from axonseg.cli.runner import quiet_nnunet_import
+
+    quiet_nnunet_import()  # nnU-Net prints a banner and path warnings on import; ours cite it in the README
     return int(importlib.import_module(COMMANDS[name]).main(rest) or 0)
 
 

@@ -6,9 +6,11 @@ normalisation, as it was trained); ``--model M`` (or ``INPUT MODEL OUTPUT``) use
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
+
+from axonseg.cli.runner import run_command
+from axonseg.errors import UsageError
 
 # flag -> (settings field, argparse kwargs); flags left unset keep the config's value
 _FLAGS = {
@@ -56,37 +58,31 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+def _run(args: argparse.Namespace) -> int:
     if len(args.paths) not in (2, 3) or (len(args.paths) == 3 and args.model is not None):
-        parser.error("give INPUT OUTPUT (optionally --model MODEL) or INPUT MODEL OUTPUT")
+        raise UsageError("give INPUT OUTPUT (optionally --model MODEL) or INPUT MODEL OUTPUT")
     args.input, args.output = args.paths[0], args.paths[-1]
     if len(args.paths) == 3:
         args.model = args.paths[1]
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from axonseg.inference import OutputError, PredictSettings, WeightsError, predict_whole_brain
-    from axonseg.nnunet_v1.plans import ModelFolderError
-    from axonseg.io import VolumeError
+    from axonseg.inference import PredictSettings, predict_whole_brain
 
     overrides = {f: getattr(args, f) for f, _ in _FLAGS.values() if getattr(args, f) is not None}
-    try:
-        if args.model is None:
-            from axonseg.starter import starter_model_path
+    if args.model is None:
+        from axonseg.starter import starter_model_path
 
-            args.model = starter_model_path()
-            overrides.setdefault("normalization", "per_patch")
-        base = PredictSettings.from_yaml(args.config) if args.config else PredictSettings()
-        settings = base.replace(**overrides)
-        summary = predict_whole_brain(args.input, args.model, args.output, settings, overwrite=args.overwrite,
-                                      dataset=args.dataset, progress=not args.quiet)
-    except (VolumeError, WeightsError, ModelFolderError, OutputError, ValueError, FileNotFoundError,
-            FileExistsError, RuntimeError) as exc:
-        print(f"axonseg predict: {exc}", file=sys.stderr)
-        return 1
+        args.model = starter_model_path()
+        overrides.setdefault("normalization", "per_patch")
+    base = PredictSettings.from_yaml(args.config) if args.config else PredictSettings()
+    settings = base.replace(**overrides)
+    summary = predict_whole_brain(args.input, args.model, args.output, settings, overwrite=args.overwrite,
+                                  dataset=args.dataset, progress=not args.quiet)
     print(f"{summary.out_dir}: {summary.blocks_run} blocks run ({summary.blocks_skipped_empty} empty, skipped), "
           f"{summary.blocks_resumed} already done, of {summary.blocks_total}; {summary.seconds:.1f} s")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command("predict", _parser, _run, argv)
 
 
 if __name__ == "__main__":

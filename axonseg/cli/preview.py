@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
+
+from axonseg.cli.runner import run_command
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -22,33 +23,31 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+def _run(args: argparse.Namespace) -> int:
     from axonseg.analysis.preview import parse_region, save_preview_png
-    from axonseg.io import VolumeError, open_volume
+    from axonseg.io import open_volume
 
-    try:
-        if not args.out.parent.is_dir():
-            raise ValueError(f"{args.out}: output folder {args.out.parent} does not exist")
-        raw, info = open_volume(args.raw)
-        others = [open_volume(p)[0] if p is not None else None for p in (args.prob, args.skeleton)]
-        for path, arr in zip((args.prob, args.skeleton), others):
-            if arr is not None and arr.shape != raw.shape:
-                raise ValueError(f"{path}: shape {arr.shape} differs from {args.raw}: {raw.shape}")
-        if args.region:
-            region = parse_region(args.region, raw.shape)
-            raw = raw[region]
-            others = [a[region] if a is not None else None for a in others]
-        voxel = args.voxel_size_um or info.voxel_size_um
-        save_preview_png(args.out, raw, others[0], others[1],
-                         title=args.title or args.raw.name, axes=tuple(args.axes),
-                         voxel_size_um=voxel, panel_px=args.panel_px)
-    except (VolumeError, ValueError) as exc:
-        print(f"axonseg preview: {exc}", file=sys.stderr)
-        return 2
+    if not args.out.parent.is_dir():
+        raise ValueError(f"{args.out}: output folder {args.out.parent} does not exist")
+    raw, info = open_volume(args.raw)
+    others = [open_volume(p)[0] if p is not None else None for p in (args.prob, args.skeleton)]
+    for path, arr in zip((args.prob, args.skeleton), others):
+        if arr is not None and arr.shape != raw.shape:
+            raise ValueError(f"{path}: shape {arr.shape} differs from {args.raw}: {raw.shape}")
+    if args.region:
+        region = parse_region(args.region, raw.shape)
+        raw = raw[region]
+        others = [a[region] if a is not None else None for a in others]
+    voxel = args.voxel_size_um or info.voxel_size_um
+    save_preview_png(args.out, raw, others[0], others[1],
+                     title=args.title or args.raw.name, axes=tuple(args.axes),
+                     voxel_size_um=voxel, panel_px=args.panel_px)
     print(args.out)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command("preview", _parser, _run, argv)
 
 
 if __name__ == "__main__":

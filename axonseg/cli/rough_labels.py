@@ -7,9 +7,10 @@ not saturated, in long components (follows axons, not bright tissue). ``--method
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
+
+from axonseg.cli.runner import run_command
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,27 +36,25 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+def _run(args: argparse.Namespace) -> int:
     from axonseg.annotate import RoughLabelSettings, rough_labels_for_folder
     from axonseg.annotate.tubular import TubularSettings
 
-    try:
-        tubular = TubularSettings(k_high=args.k_high, k_low=args.k_low, min_length_vox=args.min_length_vox,
-                                  **({} if args.min_component_voxels is None
-                                     else {"min_component_voxels": args.min_component_voxels}))
-        settings = RoughLabelSettings(sigma_vox=args.sigma_vox, threshold_method=args.method,
-                                      mad_k=args.mad_k, threshold=args.threshold, tubular=tubular,
-                                      min_component_voxels=(10 if args.min_component_voxels is None
-                                                            else args.min_component_voxels))
-        written = rough_labels_for_folder(args.cubes, args.out, settings, overwrite=args.overwrite)
-    except (ValueError, FileNotFoundError, FileExistsError) as exc:
-        print(f"axonseg rough-labels: {exc}", file=sys.stderr)
-        return 1
+    tubular = TubularSettings(k_high=args.k_high, k_low=args.k_low, min_length_vox=args.min_length_vox,
+                              **({} if args.min_component_voxels is None
+                                 else {"min_component_voxels": args.min_component_voxels}))
+    settings = RoughLabelSettings(sigma_vox=args.sigma_vox, threshold_method=args.method,
+                                  mad_k=args.mad_k, threshold=args.threshold, tubular=tubular,
+                                  min_component_voxels=(10 if args.min_component_voxels is None
+                                                        else args.min_component_voxels))
+    written = rough_labels_for_folder(args.cubes, args.out, settings, overwrite=args.overwrite)
     for path in written:
         print(path)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command("rough-labels", _parser, _run, argv)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
+
+from axonseg.cli.runner import run_command
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,22 +25,18 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+def _run(args: argparse.Namespace) -> int:
     from axonseg.inference.export import export_model
-    from axonseg.nnunet_v1.plans import ModelFolderError
-    from axonseg.inference.weights import WeightsError
 
-    try:
-        out = export_model(args.source, args.output, fold=args.fold, checkpoint=args.checkpoint,
-                           overwrite=args.overwrite, patch_size_zyx=args.patch_size, heads=args.heads,
-                           dim_heads=args.dim_heads, normalization=args.normalization)
-    except (WeightsError, ModelFolderError, ValueError, FileExistsError) as exc:
-        print(f"axonseg save-models: {exc}", file=sys.stderr)
-        return 1
+    out = export_model(args.source, args.output, fold=args.fold, checkpoint=args.checkpoint,
+                       overwrite=args.overwrite, patch_size_zyx=args.patch_size, heads=args.heads,
+                       dim_heads=args.dim_heads, normalization=args.normalization)
     print(out)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command("save-models", _parser, _run, argv)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,14 @@ from __future__ import annotations
 import argparse
 
 from axonseg.nnunet_v1.registration import is_registered, shim_path
+from axonseg.cli.runner import run_command
 
 
-def main(argv: list[str] | None = None) -> int:
-    argparse.ArgumentParser(prog="axonseg trainers", description=__doc__).parse_args(argv)
+def _parser() -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(prog="axonseg trainers", description=__doc__)
+
+
+def _run(args: argparse.Namespace) -> int:
     from axonseg_trainers import TRAINERS
 
     for name, cls in TRAINERS.items():
@@ -18,3 +22,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print("\nNOT registered with nnU-Net: run `make setup` (or `axonseg register`)")
     return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command("trainers", _parser, _run, argv)

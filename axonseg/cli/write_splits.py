@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
+
+from axonseg.cli.runner import run_command
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -17,18 +18,16 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+def _run(args: argparse.Namespace) -> int:
     from axonseg.cubes.folds import install_splits
 
-    try:
-        target = install_splits(args.task_dir, args.preprocessed, overwrite=args.overwrite)
-    except (FileNotFoundError, FileExistsError) as exc:
-        print(f"axonseg write-splits: {exc}", file=sys.stderr)
-        return 1
+    target = install_splits(args.task_dir, args.preprocessed, overwrite=args.overwrite)
     print(target)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command("write-splits", _parser, _run, argv)
 
 
 if __name__ == "__main__":

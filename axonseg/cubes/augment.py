@@ -17,10 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
+from axonseg.settings import SettingsBase
 
 
 @dataclass(frozen=True)
-class CropAugmentSettings:
+class CropAugmentSettings(SettingsBase):
     """Geometric augmentation of one crop. Angles in degrees, sizes in voxels."""
 
     patch_zyx: tuple[int, int, int]

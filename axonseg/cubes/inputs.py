@@ -14,11 +14,12 @@ import numpy as np
 
 from axonseg.annotate.folders import list_cubes
 from axonseg.cubes.settings import CreateDataSettings
+from axonseg.errors import AxonsegError
 
 logger = logging.getLogger(__name__)
 
 
-class CreateDataError(ValueError):
+class CreateDataError(AxonsegError, ValueError):
     """create_data refused its input; the message names the file and the problem."""
 
 

@@ -1,19 +1,19 @@
 """Settings of ``create_data``: one frozen dataclass, keys 1:1 with ``configs/create_data.yaml``."""
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from axonseg.cubes.contrast import CONTRAST_MODES
+from axonseg.settings import SettingsBase
 
 _TUPLE_FIELDS = {"patch_size_zyx": int, "voxel_spacing_um_zyx": float,
                  "affine_scale_range": float, "normalise_percentiles": float}
 
 
 @dataclass(frozen=True)
-class CreateDataSettings:
+class CreateDataSettings(SettingsBase):
     """Everything ``create_data`` needs to build one nnU-Net v1 raw task.
 
     Folders default to D-LMBmap's layout: ``base_dir/train/{volumes,Fine-label,artifacts}``
@@ -61,6 +61,8 @@ class CreateDataSettings:
     overwrite: bool = False
     preview: bool = True
 
+    settings_kind = "create_data settings"
+
     def __post_init__(self):
         for name, kind in _TUPLE_FIELDS.items():
             value = getattr(self, name)
@@ -103,33 +105,9 @@ class CreateDataSettings:
     def task_folder_name(self) -> str:
         return f"Task{self.task_id:03d}_{self.task_name}"
 
-    # -- (de)serialisation ---------------------------------------------------------------
+    # -- (de)serialisation: SettingsBase; a single patch size means a cube -----------------
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "CreateDataSettings":
-        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown create_data settings: {sorted(unknown)}")
-        required = [f.name for f in dataclasses.fields(cls)
-                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
-        missing = [name for name in required if d.get(name) is None]
-        if missing:
-            raise ValueError(f"create_data settings missing: {missing}")
-        return cls(**d)
-
-    @classmethod
-    def from_yaml(cls, path: str | Path, **overrides: Any) -> "CreateDataSettings":
-        """Load a YAML file (unknown keys are an error); ``overrides`` win over the file."""
-        import yaml
-
-        path = Path(path)
-        data = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
-        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"{path}: unknown create_data settings: {sorted(unknown)}")
-        data.update({k: v for k, v in overrides.items() if v is not None})
-        return cls.from_dict(data)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
+    def from_dict(cls, d: Any, source: str | Path | None = None, key_prefix: str = "") -> "CreateDataSettings":
+        if isinstance(d, dict) and isinstance(d.get("patch_size_zyx"), int):
+            d = {**d, "patch_size_zyx": [d["patch_size_zyx"]] * 3}
+        return super().from_dict(d, source=source, key_prefix=key_prefix)

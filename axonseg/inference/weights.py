@@ -20,6 +20,7 @@ from axonseg.nnunet_v1.checkpoints import load_checkpoint
 from axonseg.nnunet_v1 import plans as nnplans
 from axonseg.inference.normalization import NormalizationParams
 from axonseg.networks import UNetConfig, build_network
+from axonseg.errors import AxonsegError
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ FORMAT = "axonseg-model"
 FORMAT_VERSION = 1
 
 
-class WeightsError(ValueError):
+class WeightsError(AxonsegError, ValueError):
     """Weights cannot be loaded into the network; the message names the file and differences."""
 
 

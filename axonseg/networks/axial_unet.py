@@ -20,9 +20,10 @@ import torch
 from axial_attention import AxialAttention, AxialPositionalEmbedding
 from nnunet.network_architecture.generic_UNet import Generic_UNet
 from torch import nn
+from axonseg.errors import AxonsegError
 
 
-class PatchSizeError(ValueError):
+class PatchSizeError(AxonsegError, ValueError):
     """The axial U-Net cannot take this patch or input size."""
 
 

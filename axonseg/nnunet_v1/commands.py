@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from axonseg.nnunet_v1.env import NnunetPaths
+from axonseg.errors import AxonsegError
 
 logger = logging.getLogger(__name__)
 
 
-class NnunetCommandError(RuntimeError):
+class NnunetCommandError(AxonsegError, RuntimeError):
     """An nnU-Net command exited non-zero; the message carries the end of its output."""
 
 

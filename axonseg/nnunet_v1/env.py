@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from axonseg.errors import AxonsegError
 
 NNUNET_ENV_VARS = ("nnUNet_raw_data_base", "nnUNet_preprocessed", "RESULTS_FOLDER")
 
 
-class NnunetEnvError(RuntimeError):
+class NnunetEnvError(AxonsegError, RuntimeError):
     """nnU-Net's environment variables are missing."""
 
 

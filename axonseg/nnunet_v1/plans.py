@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from axonseg.nnunet_v1.checkpoints import load_checkpoint, to_builtin
+from axonseg.errors import AxonsegError
 
 CHECKPOINT_FILES = {"final": "model_final_checkpoint.model", "best": "model_best.model",
                     "latest": "model_latest.model"}
@@ -26,7 +27,7 @@ _ALLOWED = {
 }
 
 
-class ModelFolderError(ValueError):
+class ModelFolderError(AxonsegError, ValueError):
     """An nnU-Net result folder or checkpoint is incomplete or unreadable; names the file."""
 
 

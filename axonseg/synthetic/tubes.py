@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
+from axonseg.settings import SettingsBase
 
 
 @dataclass(frozen=True)
-class TubeSettings:
+class TubeSettings(SettingsBase):
     n_tubes: int = 6
     radius_vox: float = 1.5
     background: float = 100.0

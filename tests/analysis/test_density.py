@@ -73,10 +73,10 @@ def test_density_bad_input_one_error_no_output(tmp_path, capsys):
     z = zarr.open_array(str(tmp_path / "p.zarr"), mode="w", shape=(8, 8, 8), dtype="uint8")
     z[:] = 0
     out = tmp_path / "out"
-    assert density_main([str(tmp_path / "p.zarr"), "--out", str(out)]) == 2
+    assert density_main([str(tmp_path / "p.zarr"), "--out", str(out)]) == 1
     assert "voxel size" in capsys.readouterr().err
     assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["p.zarr"]
     (tmp_path / "bad.yaml").write_text("cell_size: 10\n")
     assert density_main([str(tmp_path / "p.zarr"), "--out", str(out), "--config",
-                         str(tmp_path / "bad.yaml")]) == 2
+                         str(tmp_path / "bad.yaml")]) == 1
     assert "unknown key" in capsys.readouterr().err

@@ -143,6 +143,6 @@ def test_cli_shape_mismatch_one_error_no_output(tmp_path, capsys):
     tifffile.imwrite(tmp_path / "t.tiff", np.zeros((4, 5, 7), np.uint8), photometric="minisblack")
     rc = evaluate_main([str(tmp_path / "p.tiff"), str(tmp_path / "t.tiff"),
                         "--json", str(tmp_path / "s.json")])
-    assert rc == 2
+    assert rc == 1
     assert "p.tiff" in capsys.readouterr().err
     assert not (tmp_path / "s.json").exists()
