@@ -1,19 +1,16 @@
 """Prediction settings: one frozen dataclass, mapped 1:1 to ``configs/predict.yaml``."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
-from pathlib import Path
-from typing import Any
-
-import yaml
+from dataclasses import dataclass
 
 from axonseg.inference.blocks import check_block_shape
+from axonseg.settings import SettingsBase
 
 _TUPLES = ("chunk_shape_vox", "block_shape_vox", "voxel_size_um", "legacy_patch_size_vox", "shard_shape_vox")
 
 
 @dataclass(frozen=True)
-class PredictSettings:
+class PredictSettings(SettingsBase):
     """How to run whole-brain prediction.
 
     Attributes
@@ -104,6 +101,8 @@ class PredictSettings:
     ngff_version: str = "0.5"
     shard_shape_vox: tuple[int, int, int] | None = None
 
+    settings_kind = "prediction settings"
+
     def __post_init__(self):
         for name in _TUPLES:
             v = getattr(self, name)
@@ -123,6 +122,13 @@ class PredictSettings:
             raise ValueError("batch_size, dask_workers and pyramid_max_levels must be >= 1")
         if self.checkpoint not in ("final", "best", "latest"):
             raise ValueError(f"checkpoint must be final, best or latest, got {self.checkpoint!r}")
+        for name in ("chunk_shape_vox", "block_shape_vox", "shard_shape_vox", "legacy_patch_size_vox"):
+            v = getattr(self, name)
+            if v is not None and (len(v) != 3 or min(v) < 1):
+                raise ValueError(f"{name} must be 3 positive whole numbers of voxels (z y x), got {list(v)}")
+        if self.voxel_size_um is not None and (len(self.voxel_size_um) != 3 or min(self.voxel_size_um) <= 0):
+            raise ValueError(f"voxel_size_um must be 3 positive sizes in micrometres (z y x), "
+                             f"got {list(self.voxel_size_um)}")
         check_block_shape(self.block_shape_vox, self.chunk_shape_vox)
         from axonseg.io.ome_zarr import ZarrFormat
 
@@ -131,27 +137,3 @@ class PredictSettings:
                                                                             self.shard_shape_vox)):
             raise ValueError(f"block_shape_vox {self.block_shape_vox} must be a whole multiple of "
                              f"shard_shape_vox {self.shard_shape_vox} (one writer per shard)")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
-
-    def replace(self, **changes: Any) -> "PredictSettings":
-        return replace(self, **changes)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "PredictSettings":
-        unknown = set(d) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown prediction settings: {sorted(unknown)}")
-        return cls(**d)
-
-    @classmethod
-    def from_yaml(cls, path: str | Path) -> "PredictSettings":
-        """Read settings from YAML; unknown keys are an error naming the file."""
-        data = yaml.safe_load(Path(path).read_text()) or {}
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: expected a mapping of settings")
-        try:
-            return cls.from_dict(data)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"{path}: {e}") from e

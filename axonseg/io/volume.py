@@ -9,12 +9,14 @@ from pathlib import Path
 import dask.array as da
 import numpy as np
 
+from axonseg.errors import AxonsegError
+
 logger = logging.getLogger(__name__)
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 
 
-class VolumeError(ValueError):
+class VolumeError(AxonsegError, ValueError):
     """A volume could not be opened; the message names the file and the problem."""
 
 
