@@ -9,9 +9,8 @@ folder beside the destination and renamed at the end: no partial output is left.
 """
 from __future__ import annotations
 
+import json
 import logging
-import os
-import shutil
 from pathlib import Path
 from typing import Sequence
 
@@ -20,6 +19,7 @@ import tifffile
 import zarr
 from tqdm import tqdm
 
+from axonseg.io.atomic import check_replace_target, staged_folder
 from axonseg.io.ome_zarr import ZarrFormat, build_pyramid, create_ome_zarr, num_pyramid_levels, write_unit
 from axonseg.io.volume import VolumeError, is_zarr_path, open_volume, sorted_slice_files
 
@@ -63,6 +63,19 @@ def _reader(src: Path, dataset: str | None):
         lambda z0, z1, y0, y1: np.asarray(arr[z0:z1, y0:y1, :])), info.voxel_size_um
 
 
+def is_converted_zarr(path: Path) -> bool:
+    """``path`` is an OME-Zarr folder written by axonseg (its root attributes name axonseg)."""
+    for meta in (path / "zarr.json", path / ".zattrs"):
+        if meta.is_file():
+            try:
+                attrs = json.loads(meta.read_text())
+            except (OSError, ValueError):
+                return False
+            attrs = attrs.get("attributes", attrs) if meta.name == "zarr.json" else attrs
+            return isinstance(attrs, dict) and "axonseg" in attrs
+    return False
+
+
 def convert_to_ome_zarr(src: str | Path, dst: str | Path, voxel_size_um: Sequence[float] | None = None,
                         chunk_shape_zyx: Sequence[int] = (64, 128, 128), max_levels: int = 5,
                         dataset: str | None = None, overwrite: bool = False, progress: bool = True,
@@ -91,19 +104,16 @@ def convert_to_ome_zarr(src: str | Path, dst: str | Path, voxel_size_um: Sequenc
     src, dst = Path(src), Path(dst)
     if not src.exists():
         raise VolumeError(f"{src}: no such file or folder")
-    if dst.exists() and not overwrite:
-        raise FileExistsError(f"{dst}: exists; pass --overwrite to replace it")
-    if dst.resolve() == src.resolve():
-        raise VolumeError(f"{dst}: output would overwrite the input")
+    check_replace_target(dst, [src], overwrite, is_ours=is_converted_zarr)
     shape, dtype, read, recorded = _reader(src, dataset)
     voxel = tuple(float(v) for v in (voxel_size_um or recorded or ()))
     if len(voxel) != 3:
         raise VolumeError(f"{src}: the voxel size is not recorded in the input; give it (--voxel-size-um Z Y X)")
-    tmp = dst.with_name(f".{dst.name}.partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    if min(voxel) <= 0 or not all(np.isfinite(voxel)):
+        raise VolumeError(f"{src}: voxel size {list(voxel)} µm: each must be a positive number")
     levels = num_pyramid_levels(shape, max_levels)
-    try:
+    with staged_folder(dst, overwrite, inputs=[src], is_ours=is_converted_zarr) as tmp:
+        tmp.rmdir()  # create_ome_zarr makes the folder
         create_ome_zarr(tmp, shape, chunk_shape_zyx, dtype, voxel, levels, name=src.name, fmt=fmt,
                         attributes={"axonseg": {"converted_from": str(src), "voxel_size_um": list(voxel)}})
         level0 = zarr.open_array(str(tmp / "0"), mode="r+")
@@ -113,11 +123,5 @@ def convert_to_ome_zarr(src: str | Path, dst: str | Path, voxel_size_um: Sequenc
             z1, y1 = min(z + cz, shape[0]), min(y + cy, shape[1])
             level0[z:z1, y:y1, :] = read(z, z1, y, y1)
         build_pyramid(tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if dst.exists():
-        shutil.rmtree(dst)
-    os.replace(tmp, dst)
     logger.info("converted %s %s %s -> %s (%d levels, voxel %s um)", src, shape, dtype, dst, levels, voxel)
     return dst

@@ -1,0 +1,131 @@
+"""Write files and folders all-or-nothing, and never replace what is not ours to replace.
+
+* :func:`atomic_file` / :func:`write_json_atomic` / :func:`write_text_atomic`: write to a
+  hidden temporary file beside the target, then ``os.replace`` it (readers see the old or
+  the new file, never half of one).
+* :func:`staged_folder`: build an output folder under a hidden ``.NAME.partial-*`` name and
+  move it into place only when the block succeeds; on any error (Ctrl-C included) the
+  partial folder is removed and an existing output is left as it was.
+* :func:`check_replace_target`: the rules every ``--overwrite`` obeys: the target must not be
+  or contain an input, must not be a file when a folder is expected, and must look like an
+  output of ours (``is_ours``), so that ``--overwrite`` never deletes a user's data.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import IO, Any, Callable, Iterator, Sequence
+
+from axonseg.errors import AxonsegError
+
+
+class OutputTargetError(AxonsegError, ValueError):
+    """The output path cannot be written or replaced safely."""
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    path, folder = path.resolve(), folder.resolve()
+    return path == folder or folder in path.parents
+
+
+def check_parent(path: str | Path) -> Path:
+    """``path``'s parent exists and is a folder (a clear error instead of ENOTDIR deep inside)."""
+    path = Path(path)
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputTargetError(f"{path}: {parent} is a file, not a folder")
+            break
+    return path
+
+
+def check_replace_target(dst: str | Path, inputs: Sequence[str | Path] = (), overwrite: bool = False,
+                         is_ours: Callable[[Path], bool] | None = None, folder: bool = True) -> None:
+    """Refuse to write ``dst`` when that would lose data (see the module docstring).
+
+    Parameters
+    ----------
+    dst
+        The output file or folder.
+    inputs
+        Paths read by the command: ``dst`` must not be, contain or lie inside any of them.
+    overwrite
+        Whether an existing ``dst`` may be replaced (``--overwrite``).
+    is_ours
+        Recognises an output of this command; an existing ``dst`` it rejects is never replaced.
+    folder
+        ``dst`` is a folder (a file there is an error) or a file (a folder there is an error).
+    """
+    dst = check_parent(dst)
+    for src in (Path(p) for p in inputs if p is not None):
+        if src.exists() and (_inside(src, dst) or _inside(dst, src)):
+            raise OutputTargetError(f"{dst}: the output would replace or lie inside the input {src}; "
+                                    "choose another output path")
+    if not dst.exists() and not dst.is_symlink():
+        return
+    if folder and not dst.is_dir():
+        raise OutputTargetError(f"{dst}: exists and is a file, not an output folder; refusing to replace it")
+    if not folder and dst.is_dir():
+        raise OutputTargetError(f"{dst}: exists and is a folder, expected a file; refusing to replace it")
+    if not overwrite:
+        raise OutputTargetError(f"{dst}: exists; pass --overwrite to replace it")
+    if is_ours is not None and not is_ours(dst):
+        raise OutputTargetError(f"{dst}: exists and was not written by this axonseg command; "
+                                "refusing to replace it even with --overwrite (remove it yourself)")
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``path`` for writing; ``os.replace`` it onto ``path`` on success."""
+    path = check_parent(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    with atomic_file(path, "w") as f:
+        f.write(text)
+    return Path(path)
+
+
+def write_json_atomic(path: str | Path, data: Any, indent: int | None = 2) -> Path:
+    """JSON (NaN/Inf refused: they are not JSON) written atomically."""
+    return write_text_atomic(path, json.dumps(data, indent=indent, allow_nan=False) + "\n")
+
+
+@contextlib.contextmanager
+def staged_folder(dst: str | Path, overwrite: bool = False, inputs: Sequence[str | Path] = (),
+                  is_ours: Callable[[Path], bool] | None = None) -> Iterator[Path]:
+    """Yield an empty hidden folder beside ``dst``; it becomes ``dst`` when the block succeeds.
+
+    The target is checked first (:func:`check_replace_target`). An existing ``dst`` is moved
+    aside, the new folder moved in, then the old one removed: a crash in between leaves
+    either the old or the new output (plus a hidden ``.NAME.old-*`` folder), never neither.
+    """
+    dst = Path(dst)
+    check_replace_target(dst, inputs, overwrite, is_ours, folder=True)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=dst.parent, prefix=f".{dst.name}.partial-"))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if dst.exists():
+        old = Path(tempfile.mkdtemp(dir=dst.parent, prefix=f".{dst.name}.old-"))
+        os.replace(dst, old / dst.name)
+        os.replace(tmp, dst)
+        shutil.rmtree(old)
+    else:
+        os.replace(tmp, dst)
