@@ -153,7 +153,8 @@ def write_results(results: Sequence[PairResult], settings: EvaluationSettings,
     """Write ``results`` as JSON (settings, pairs, mean per tolerance) and/or CSV."""
     if json_path is not None:
         doc = {"threshold": settings.threshold, "tolerances_vox": list(settings.tolerances_vox),
-               "tolerance_rule": "both masks dilated by k voxels (3x3x3 cube) before scoring",
+               "tolerance_rule": "lenient: a predicted voxel within k voxels (Chebyshev) of the truth is "
+                                 "correct, a true voxel within k of the prediction is found",
                "pairs": [{"id": r.case_id, "prediction": r.prediction, "truth": r.truth,
                           "scores": [s.to_dict() for s in r.scores]} for r in results],
                "mean": summary(results)}

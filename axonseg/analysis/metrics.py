@@ -6,11 +6,22 @@ cl-precision = fraction of the *prediction's* skeleton inside the *truth* mask, 
 fraction of the *truth's* skeleton inside the *prediction* mask, clDice their harmonic mean.
 Skeletons are scikit-image's 3-D ``skeletonize``.
 
-Tolerance ``k`` (as D-LMBmap's evaluation did): both masks are dilated by ``k`` voxels with a
-3x3x3 cube (so by Chebyshev distance ``k``) and every metric is computed on the dilated masks
-(skeletons of the dilated masks). ``k = 0`` is the strict score. D-LMBmap's script passed
-prediction and truth in swapped order; here the argument names say which is which and the
-tests catch a swap.
+Tolerance ``k`` (lenient; ``k = 0`` is the strict score): a predicted voxel counts as
+correct when a true voxel lies within Chebyshev distance ``k`` of it (a 3x3x3 cube dilation
+of the truth, ``k`` times), and a true voxel counts as found when a predicted voxel lies
+within ``k`` of it. With ``P_ok`` correct predicted voxels and ``T_ok`` found true voxels::
+
+    precision_k = P_ok / |P|        recall_k = T_ok / |T|
+    Dice_k      = (P_ok + T_ok) / (|P| + |T|)        IoU_k = Dice_k / (2 - Dice_k)
+    cl-precision_k = predicted skeleton voxels within k of the truth / skeleton voxels
+    cl-recall_k    = true skeleton voxels within k of the prediction / skeleton voxels
+
+At ``k = 0`` these are the usual (strict) scores (``P_ok = T_ok = |P & T|``), and no score
+can drop when ``k`` grows (each numerator only grows, denominators stay). Skeletons are
+always those of the undilated masks. (D-LMBmap's evaluation dilated both masks and scored
+the dilated masks, which can score *lower* than strict; that is not done here.) D-LMBmap's
+script also passed prediction and truth in swapped order; here the argument names say
+which is which and the tests catch a swap.
 
 Conventions for empty masks: when both masks (or both skeletons) are empty every score is 1;
 a ratio whose denominator is empty while the other mask is not is 0.
@@ -42,6 +53,8 @@ class Scores:
     cl_recall: float
     pred_voxels: int
     truth_voxels: int
+    pred_within_tolerance: int    # predicted voxels within k of the truth (= |P & T| at k = 0)
+    truth_within_tolerance: int   # true voxels within k of the prediction (= |P & T| at k = 0)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -113,28 +126,29 @@ def score(pred_mask: np.ndarray, truth_mask: np.ndarray, tolerance_vox: int = 0)
         Prediction and ground truth, (z, y, x). Order matters: precision and cl-precision
         are about the prediction, recall and cl-recall about the truth.
     tolerance_vox
-        Dilate both masks by this many voxels first (0: strict).
+        Lenient tolerance ``k`` in voxels (Chebyshev distance; 0: strict), see the module
+        docstring.
     """
     pred = np.asarray(pred_mask, bool)
     truth = np.asarray(truth_mask, bool)
     if pred.shape != truth.shape:
         raise ValueError(f"prediction shape {pred.shape} differs from truth shape {truth.shape}")
-    pred, truth = dilate(pred, tolerance_vox), dilate(truth, tolerance_vox)
+    near_truth, near_pred = dilate(truth, tolerance_vox), dilate(pred, tolerance_vox)
     n_pred, n_truth = int(pred.sum()), int(truth.sum())
-    tp = int(np.count_nonzero(pred & truth))
+    pred_ok = int(np.count_nonzero(pred & near_truth))    # predicted voxels within k of the truth
+    truth_ok = int(np.count_nonzero(truth & near_pred))   # true voxels within k of the prediction
     both_empty = n_pred == 0 and n_truth == 0
-    union = n_pred + n_truth - tp
-    dice = 1.0 if both_empty else 2.0 * tp / (n_pred + n_truth)
-    iou = 1.0 if both_empty else tp / union
-    precision = _ratio(tp, n_pred, n_truth == 0)
-    recall = _ratio(tp, n_truth, n_pred == 0)
+    dice = 1.0 if both_empty else (pred_ok + truth_ok) / (n_pred + n_truth)
+    iou = 1.0 if both_empty else dice / (2.0 - dice)
+    precision = _ratio(pred_ok, n_pred, n_truth == 0)
+    recall = _ratio(truth_ok, n_truth, n_pred == 0)
     skel_pred, skel_truth = skeleton(pred), skeleton(truth)
     n_sp, n_st = int(skel_pred.sum()), int(skel_truth.sum())
-    cl_precision = _ratio(int(np.count_nonzero(skel_pred & truth)), n_sp, n_st == 0)
-    cl_recall = _ratio(int(np.count_nonzero(skel_truth & pred)), n_st, n_sp == 0)
+    cl_precision = _ratio(int(np.count_nonzero(skel_pred & near_truth)), n_sp, n_st == 0)
+    cl_recall = _ratio(int(np.count_nonzero(skel_truth & near_pred)), n_st, n_sp == 0)
     cldice = 1.0 if n_sp == 0 and n_st == 0 else _harmonic(cl_precision, cl_recall)
     return Scores(tolerance_vox, dice, iou, precision, recall, cldice, cl_precision, cl_recall,
-                  n_pred, n_truth)
+                  n_pred, n_truth, pred_ok, truth_ok)
 
 
 def score_tolerances(pred_mask: np.ndarray, truth_mask: np.ndarray,

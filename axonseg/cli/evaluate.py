@@ -20,7 +20,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mask", action="store_true",
                    help="the prediction is a mask: every non-zero voxel is foreground")
     p.add_argument("--tolerance", type=int, nargs="+", default=[0, 1], metavar="K",
-                   help="tolerances in voxels: both masks dilated by K first (default 0 1)")
+                   help="tolerances in voxels: a predicted voxel within K of the truth counts as correct, "
+                        "a true voxel within K of the prediction as found (default 0 1)")
     p.add_argument("--match", choices=("name", "number"), default="name",
                    help="match folder files by name without suffix, or by last number in it")
     p.add_argument("--json", type=Path, help="write all scores as JSON here")

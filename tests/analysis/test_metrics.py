@@ -52,18 +52,63 @@ def test_swapping_arguments_swaps_precision_and_recall():
 
 
 def test_tolerance_one_hand_computed():
+    """Lenient k = 1: B (4 voxels from A) stays wrong; A[5] (1 voxel from A[0:5]) becomes found."""
     pred, truth = _lines()
     s = score(pred, truth, 1)
     assert s.tolerance_vox == 1
-    # dilated by 1 (3x3x3 cube): A[0:5] -> 3x3x6 box (54), B -> 3x3x4 box (36), A -> 3x3x11 (99)
-    assert (s.pred_voxels, s.truth_voxels) == (90, 99)
-    assert s.precision == pytest.approx(54 / 90)
-    assert s.recall == pytest.approx(54 / 99)
-    assert s.dice == pytest.approx(108 / 189)
-    # skeleton of a 3x3xn box: its centre line without the two end voxels (n - 2 voxels)
-    # skel(P1) = 4 + 2 voxels, 4 inside T1; skel(T1) = 9 voxels (x 1..9), 5 inside P1 (x 1..5)
-    assert s.cl_precision == pytest.approx(4 / 6)
-    assert s.cl_recall == pytest.approx(5 / 9)
+    # |P| = 8, |T| = 10; predicted within 1 of the truth: A[0:5] = 5 (not B);
+    # true within 1 of the prediction: A[0:5] and A[5] = 6
+    assert (s.pred_voxels, s.truth_voxels) == (8, 10)
+    assert (s.pred_within_tolerance, s.truth_within_tolerance) == (5, 6)
+    assert s.precision == pytest.approx(5 / 8)
+    assert s.recall == pytest.approx(6 / 10)
+    assert s.dice == pytest.approx(11 / 18)
+    assert s.iou == pytest.approx((11 / 18) / (2 - 11 / 18))
+    # one-voxel lines are their own skeletons: the cl-scores equal the voxel scores here
+    assert s.cl_precision == pytest.approx(5 / 8)
+    assert s.cl_recall == pytest.approx(6 / 10)
+    assert s.cldice == pytest.approx(2 * (5 / 8) * (6 / 10) / (5 / 8 + 6 / 10))
+
+
+def test_one_voxel_shift_hand_computed():
+    """A line predicted one voxel beside the truth: strict 0, lenient k = 1 all of it but a stray voxel."""
+    truth = np.zeros((5, 8, 12), bool)
+    truth[2, 3, 1:11] = True                       # 10 voxels
+    pred = np.zeros_like(truth)
+    pred[2, 4, 1:11] = True                        # 10 voxels, 1 voxel off
+    pred[2, 7, 11] = True                          # a stray voxel 3 rows away
+    strict, lenient = score(pred, truth, 0), score(pred, truth, 1)
+    assert strict.dice == 0.0 and strict.precision == 0.0 and strict.recall == 0.0
+    assert lenient.precision == pytest.approx(10 / 11)
+    assert lenient.recall == pytest.approx(10 / 10)
+    assert lenient.dice == pytest.approx(20 / 21)
+
+
+def test_stray_voxel_scores_the_same_strict_and_lenient():
+    """Exact line + one stray voxel: strict Dice 20/21; the old rule (dilate both masks, score the
+    dilated masks) gave 216/243 = 0.889 at k = 1, *lower* than strict; lenient keeps 20/21."""
+    truth = np.zeros((7, 7, 14), bool)
+    truth[3, 3, 1:11] = True
+    pred = truth.copy()
+    pred[3, 0, 13] = True
+    strict, lenient = score(pred, truth, 0), score(pred, truth, 1)
+    assert strict.dice == pytest.approx(20 / 21) and lenient.dice == pytest.approx(20 / 21)
+    assert lenient.precision == pytest.approx(10 / 11) and lenient.recall == 1.0
+
+
+def test_tolerance_never_lowers_a_score():
+    """On random blobby masks every score at k = 1, 2 is >= the strict one (the old rule failed this)."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(3)
+    names = ("dice", "iou", "precision", "recall", "cldice", "cl_precision", "cl_recall")
+    for trial in range(6):
+        truth = ndimage.binary_dilation(rng.random((12, 16, 16)) > 0.985, iterations=1)
+        pred = ndimage.binary_dilation(rng.random((12, 16, 16)) > 0.97) | truth & (rng.random(truth.shape) > 0.5)
+        scores = [score(pred, truth, k) for k in (0, 1, 2)]
+        for a, b in zip(scores, scores[1:]):
+            for name in names:
+                assert getattr(b, name) >= getattr(a, name) - 1e-12, (trial, name, a, b)
 
 
 def test_thick_prediction_thin_truth_cl_scores():
@@ -135,7 +180,8 @@ def test_cli_writes_json_and_csv(tmp_path, capsys):
     assert [m["tolerance_vox"] for m in doc["mean"]] == [0, 1]
     assert doc["mean"][0]["recall"] == pytest.approx(0.5)
     rows = list(csv.DictReader((tmp_path / "s.csv").open()))
-    assert len(rows) == 2 and float(rows[1]["precision"]) == pytest.approx(0.6)
+    assert len(rows) == 2 and float(rows[1]["precision"]) == pytest.approx(5 / 8)
+    assert float(rows[1]["recall"]) == pytest.approx(6 / 10) and float(rows[1]["dice"]) > float(rows[0]["dice"])
 
 
 def test_cli_shape_mismatch_one_error_no_output(tmp_path, capsys):
