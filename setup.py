@@ -9,7 +9,7 @@ setup(
     packages=find_packages(include=["axonseg", "axonseg.*"]) + ["axonseg_trainers"],
     # trainers/ installs under a non-generic import name.
     package_dir={"axonseg_trainers": "trainers"},
-    package_data={"axonseg": ["configs/*.yaml", "models/*.pth", "models/*.md"]},
+    package_data={"axonseg": ["configs/*.yaml", "models/*.pth", "models/*.md", "napari/napari.yaml"]},
     install_requires=[
         "torch>=2.6",
         "nnunet==1.7.1",
@@ -27,5 +27,6 @@ setup(
         "psutil",
     ],
     extras_require={"timm": ["timm", "torchvision"]},
-    entry_points={"console_scripts": ["axonseg = axonseg.cli.main:main"]},
+    entry_points={"console_scripts": ["axonseg = axonseg.cli.main:main"],
+                  "napari.manifest": ["axonseg = axonseg.napari:napari.yaml"]},
 )

@@ -2,8 +2,13 @@
 
 Output folder (built in a temporary sibling and renamed at the end, so a failed run leaves
 nothing): ``axon_fraction.ome.zarr`` and ``axon_length_um.ome.zarr`` (float32, one value per
-cell, OME-Zarr scale = the cell size in µm), the same grids as ``.tif``, ``density.json``
-(settings, voxel and cell size) and, with an atlas annotation, ``regions.csv``.
+cell, one level), the same grids as ImageJ ``.tif`` stacks (ZYX, µm calibration = the cell
+size), ``density.json`` (settings, voxel and cell size) and, with an atlas annotation,
+``regions.csv``.
+
+The OME-Zarr maps share the input's physical frame: scale = the cell size in µm,
+translation = input origin + (cell_vox - 1) / 2 * voxel, i.e. cell ``i`` is drawn centred on
+the voxels ``[i*c, (i+1)*c)`` it summarises, so the map overlays the brain exactly.
 """
 from __future__ import annotations
 
@@ -14,11 +19,15 @@ import shutil
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from axonseg.analysis.density import (BlockDensity, DensitySettings, block_shape_vox, cell_shape_vox,
                                       compute_density, region_table)
+
+if TYPE_CHECKING:
+    from axonseg.io.ome_zarr import ZarrFormat
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +49,17 @@ def read_region_names(path: str | Path) -> dict[int, str]:
 
 
 def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySettings,
-                atlas_path: str | Path | None = None, names_csv: str | Path | None = None) -> dict:
-    """Compute density maps of ``input_path`` into the new folder ``out_dir``; returns a summary."""
+                atlas_path: str | Path | None = None, names_csv: str | Path | None = None,
+                fmt: "ZarrFormat | None" = None) -> dict:
+    """Compute density maps of ``input_path`` into the new folder ``out_dir``; returns a summary.
+
+    ``fmt`` chooses the OME-Zarr flavour (NGFF 0.5 on zarr v3 by default, 0.4 on zarr v2).
+    """
     from axonseg.io import open_region_reader, write_tiff
-    from axonseg.io.ome_zarr import create_ome_zarr, open_level, write_region
+    from axonseg.io.ome_zarr import (ZarrFormat, cell_grid_transforms, create_ome_zarr, level0_origin_um,
+                                     open_level, write_region)
+
+    fmt = fmt or ZarrFormat()
 
     out_dir = Path(out_dir)
     if out_dir.exists():
@@ -61,12 +77,15 @@ def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySe
     cell = cell_shape_vox(settings.cell_size_um, voxel)
     block = block_shape_vox(cell, settings.block_target_vox)
     grid = tuple(-(-n // c) for n, c in zip(reader.shape, cell))
-    cell_um = [c * v for c, v in zip(cell, voxel)]
+    cell_um, cell_origin = cell_grid_transforms(voxel, cell)
+    origin = [o + c for o, c in zip(level0_origin_um(input_path), cell_origin)]
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         chunks = tuple(b // c for b, c in zip(block, cell))
-        for name in MAPS:
-            create_ome_zarr(tmp / f"{name}.ome.zarr", grid, chunks, np.float32, cell_um, 1, name)
+        for name, what in zip(MAPS, ("axon voxel fraction", "axon skeleton length (µm)")):
+            create_ome_zarr(tmp / f"{name}.ome.zarr", grid, chunks, np.float32, cell_um, 1, name, fmt=fmt,
+                            origin_um=origin, description=f"{what} per cell of {'x'.join(map(str, cell))} "
+                                                          f"voxels of {input_path}")
 
         def sink(bd: BlockDensity) -> None:
             write_region(tmp / "axon_fraction.ome.zarr", bd.cells, bd.fraction)
@@ -76,10 +95,11 @@ def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySe
         totals = {}
         for name in MAPS:
             grid_arr = np.asarray(open_level(tmp / f"{name}.ome.zarr")[...])
-            write_tiff(tmp / f"{name}.tif", grid_arr)
+            write_tiff(tmp / f"{name}.tif", grid_arr, cell_um)
             totals[name] = grid_arr
         summary = {"input": str(input_path), "voxel_size_um": list(voxel), "cell_vox": list(cell),
-                   "cell_size_um": cell_um, "grid_shape": list(grid), "block_vox": list(block),
+                   "cell_size_um": cell_um, "cell_origin_um": origin, "grid_shape": list(grid),
+                   "block_vox": list(block), "ngff_version": fmt.ngff_version,
                    "settings": {**asdict(settings), "voxel_size_um": list(voxel)},
                    "total_length_um": float(totals["axon_length_um"].sum(dtype=np.float64)),
                    "length_rule": "spanning-forest edges of the 26-neighbour skeleton, each split "

@@ -159,7 +159,7 @@ def crop_cubes_to_folder(volume_path: str | Path, points_path: str | Path, out_d
             cube = crop_cube(volume, point, size_zyx, pad_mode=pad_mode)
             tmp_path = Path(tmp) / target.parent.name / target.name
             tmp_path.parent.mkdir(exist_ok=True)
-            write_tiff(tmp_path, cube)
+            write_tiff(tmp_path, cube, info.voxel_size_um)
             staged.append((tmp_path, target))
             logger.info("cropped %s around z,y,x %s", target.name, tuple(int(p) for p in point))
         for tmp_path, target in staged:

@@ -50,6 +50,7 @@ def list_cubes(folder: Path) -> dict[int, Path]:
 def _map_folder(in_dir: Path, out_dir: Path, fn: Callable[[np.ndarray, Path], np.ndarray],
                 overwrite: bool) -> list[Path]:
     from axonseg.io import read_tiff, write_tiff
+    from axonseg.io.tiff import tiff_voxel_size_um
 
     in_dir, out_dir = Path(in_dir), Path(out_dir)
     cubes = list_cubes(in_dir)
@@ -67,7 +68,7 @@ def _map_folder(in_dir: Path, out_dir: Path, fn: Callable[[np.ndarray, Path], np
             if cube.ndim != 3:
                 raise ValueError(f"{path}: expected a 3-D cube (z, y, x), got shape {cube.shape}")
             mask = fn(cube, path)
-            write_tiff(Path(tmp) / targets[i].name, mask.astype(np.uint8) * 255)
+            write_tiff(Path(tmp) / targets[i].name, mask.astype(np.uint8) * 255, tiff_voxel_size_um(path))
         for i in cubes:
             shutil.move(str(Path(tmp) / targets[i].name), str(targets[i]))
             written.append(targets[i])

@@ -101,7 +101,7 @@ def _finalize(job: PredictJob, arr, voxel_size_um) -> None:
         layout.tiff_dir.mkdir(exist_ok=True)
         width = max(4, len(str(prob.shape[0] - 1)))
         for z in tqdm(range(prob.shape[0]), desc="tiff slices", unit="slice"):
-            write_tiff(layout.tiff_dir / f"{str(z).zfill(width)}.tiff", prob[z])
+            write_tiff(layout.tiff_dir / f"{str(z).zfill(width)}.tiff", prob[z], voxel_size_um)
     if s.preview:
         _preview(layout, arr, prob, voxel_size_um)
 
@@ -130,7 +130,7 @@ def _initialize(layout: state.OutputLayout, model: LoadedModel, settings: Predic
     import shutil
 
     from axonseg.io import open_region_reader
-    from axonseg.io.ome_zarr import ZarrFormat, create_label, create_ome_zarr, num_pyramid_levels
+    from axonseg.io.ome_zarr import ZarrFormat, create_label, create_ome_zarr, level0_origin_um, num_pyramid_levels
 
     norm = model.normalization
     if settings.normalization == "global":
@@ -141,7 +141,7 @@ def _initialize(layout: state.OutputLayout, model: LoadedModel, settings: Predic
     create_ome_zarr(layout.probability, info.shape_zyx, settings.chunk_shape_vox, np.uint8, voxel, levels,
                     name="probability", downsample="mean",
                     fmt=ZarrFormat(settings.ngff_version, settings.shard_shape_vox),
-                    description="foreground probability x 255 (uint8)")
+                    origin_um=level0_origin_um(src), description="foreground probability x 255 (uint8)")
     if settings.mask_threshold is not None:
         create_label(layout.probability, "mask",
                      description=f"255 where probability >= {settings.mask_threshold}, else 0")

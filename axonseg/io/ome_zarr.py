@@ -258,3 +258,21 @@ def build_pyramid(path: str | Path, how: str = "mean") -> int:
                     block = src[2 * z:2 * stop[0], 2 * y:2 * stop[1], 2 * x:2 * stop[2]]
                     dst[z:stop[0], y:stop[1], x:stop[2]] = _downsample_block(block, how)
     return len(levels)
+
+
+def level0_origin_um(path: str | Path) -> tuple[float, float, float]:
+    """Centre of voxel 0 (µm) recorded by the OME-Zarr image at ``path``; zeros for anything else.
+
+    Outputs computed from a volume (probability, density) use it so they share its frame.
+    """
+    path = Path(path)
+    if not (path.is_dir() and any((path / f).exists() for f in ("zarr.json", ".zattrs"))):
+        return (0.0, 0.0, 0.0)
+    try:
+        _, ms = image_format(path)
+    except (ValueError, KeyError, TypeError):  # a plain zarr array/group: no frame recorded
+        return (0.0, 0.0, 0.0)
+    for t in ms["datasets"][0].get("coordinateTransformations", []):
+        if t.get("type") == "translation":
+            return tuple(float(v) for v in t["translation"][-3:])
+    return (0.0, 0.0, 0.0)

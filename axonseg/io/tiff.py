@@ -1,11 +1,28 @@
-"""Small TIFF files (cubes, labels, slices): read whole, write atomically."""
+"""Small TIFF files (cubes, labels, slices, density grids): read whole, write atomically, calibrated.
+
+Every TIFF axonseg writes is an ImageJ hyperstack: axes ``ZYX`` (a 3-D array) or ``YX``
+(a slice), so Fiji opens a cube as a z-stack, not as a series of pages. With a voxel
+size the file carries it the way ImageJ reads it: ``unit=um`` and ``spacing`` (z step) in
+the ImageJ description, X/Y resolution in pixels per µm. :func:`tiff_voxel_size_um` reads
+it back (``axonseg.io.open_volume`` uses it for TIFF stacks).
+
+ImageJ stores only uint8, uint16 and float32. Other dtypes are converted when no value
+changes (bool -> uint8, integers within 0..65535 -> uint16, integers within +-2**24 or
+float64 values exact in float32 -> float32); anything else is an error naming the file.
+"""
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import tifffile
+
+logger = logging.getLogger(__name__)
+
+IMAGEJ_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32))
 
 
 def read_tiff(path: str | Path) -> np.ndarray:
@@ -13,9 +30,67 @@ def read_tiff(path: str | Path) -> np.ndarray:
     return tifffile.imread(str(path))
 
 
-def write_tiff(path: str | Path, array: np.ndarray, compression: str | None = None) -> None:
-    """Write ``array`` to ``path`` via a temporary file, so no half-written TIFF is left."""
+def imagej_array(array: np.ndarray, path: str | Path = "<array>") -> np.ndarray:
+    """``array`` in a dtype ImageJ stores (uint8, uint16, float32), converted only if no value changes."""
+    array = np.asarray(array)
+    if array.dtype in IMAGEJ_DTYPES:
+        return array
+    if array.dtype == bool:
+        return array.astype(np.uint8)
+    if np.issubdtype(array.dtype, np.integer):
+        lo, hi = (int(array.min()), int(array.max())) if array.size else (0, 0)
+        if 0 <= lo and hi <= 65535:
+            return array.astype(np.uint16)
+        if -2 ** 24 <= lo and hi <= 2 ** 24:
+            return array.astype(np.float32)
+    elif np.issubdtype(array.dtype, np.floating):
+        f32 = array.astype(np.float32)
+        if np.array_equal(f32.astype(array.dtype), array, equal_nan=True):
+            return f32
+    raise ValueError(f"{path}: cannot store {array.dtype} in an ImageJ TIFF without changing values "
+                     f"(ImageJ has uint8, uint16, float32); cast the array first")
+
+
+def write_tiff(path: str | Path, array: np.ndarray, voxel_size_um: Sequence[float] | None = None,
+               compression: str | None = None) -> None:
+    """Write ``array`` (z, y, x) or (y, x) as an ImageJ hyperstack, via a temporary file.
+
+    Parameters
+    ----------
+    voxel_size_um
+        (z, y, x) voxel size in µm, written as ImageJ calibration (unit ``um``, ``spacing``
+        = z, resolution = 1 / y, 1 / x pixels per µm). ``None``: uncalibrated (pixels).
+    compression
+        tifffile compression name (e.g. ``"zlib"``), or ``None``.
+    """
     path = Path(path)
+    array = np.ascontiguousarray(imagej_array(array, path))
+    if array.ndim not in (2, 3):
+        raise ValueError(f"{path}: expected a (z, y, x) stack or a (y, x) slice, got shape {array.shape}")
+    metadata: dict = {"axes": "ZYX" if array.ndim == 3 else "YX"}
+    kwargs: dict = {}
+    if voxel_size_um is not None:
+        z, y, x = (float(v) for v in voxel_size_um)
+        if min(z, y, x) <= 0:
+            raise ValueError(f"{path}: voxel size {tuple(voxel_size_um)} µm must be > 0")
+        metadata.update({"spacing": z, "unit": "um"})
+        kwargs["resolution"] = (1.0 / x, 1.0 / y)
     tmp = path.with_name(f".{path.name}.tmp")
-    tifffile.imwrite(str(tmp), np.ascontiguousarray(array), compression=compression)
+    tifffile.imwrite(str(tmp), array, imagej=True, metadata=metadata, compression=compression, **kwargs)
     os.replace(tmp, path)
+
+
+def tiff_voxel_size_um(path: str | Path) -> tuple[float, float, float] | None:
+    """(z, y, x) voxel size in µm from a TIFF's ImageJ calibration; ``None`` if it has none."""
+    with tifffile.TiffFile(str(path)) as tf:
+        ij = tf.imagej_metadata or {}
+        if ij.get("unit") not in ("um", "micron", "µm", "\\u00B5m"):
+            return None
+        page = tf.pages.first
+        xres, yres = page.tags.get("XResolution"), page.tags.get("YResolution")
+        if xres is None or yres is None:
+            return None
+        x = xres.value[1] / xres.value[0]
+        y = yres.value[1] / yres.value[0]
+        z = float(ij.get("spacing", 1.0))
+        return (z, float(y), float(x))

@@ -100,7 +100,9 @@ def _open_tiff_stack(path: Path) -> tuple[da.Array, VolumeInfo]:
         arr = arr[None]
     if arr.ndim != 3:
         raise VolumeError(f"{path}: expected a 3-D stack (z, y, x), got shape {arr.shape}")
-    info = VolumeInfo(path, tuple(arr.shape), arr.dtype, None, "tiff-stack")
+    from axonseg.io.tiff import tiff_voxel_size_um
+
+    info = VolumeInfo(path, tuple(arr.shape), arr.dtype, tiff_voxel_size_um(path), "tiff-stack")
     return arr, info
 
 

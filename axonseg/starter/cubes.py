@@ -20,6 +20,7 @@ from axonseg.annotate import RoughLabelSettings, fine_labels, rough_mask
 from axonseg.annotate.crop import crop_cubes_to_folder
 from axonseg.annotate.points import read_points
 from axonseg.io import read_tiff, write_tiff
+from axonseg.io.tiff import tiff_voxel_size_um
 
 logger = logging.getLogger(__name__)
 
@@ -59,14 +60,17 @@ def build_training_cubes(volume: Path, out: Path, axon_points: Path | None = Non
     next_id = 2000
     for path in real:
         label = _labelled(path)
+        voxel = tiff_voxel_size_um(path)  # the excerpt's calibration, carried by every derived cube
         if path.parent.name == "volumes":
-            write_tiff(train / "Fine-label" / f"label-{path.stem.split('-')[1]}.tiff", label.astype(np.uint8) * 255)
+            write_tiff(train / "Fine-label" / f"label-{path.stem.split('-')[1]}.tiff", label.astype(np.uint8) * 255,
+                       voxel)
         # simulated axons rendered into the real cube: real noise, real artifacts, known truth
         cube = read_tiff(path)
         lines = random_centrelines(cube.shape, rng, n_tubes=int(rng.integers(3, 9)))
         image, truth = render_into_background(cube, lines, rng)
-        write_tiff(train / "volumes" / f"volume-{next_id}.tiff", image)
-        write_tiff(train / "Fine-label" / f"label-{next_id}.tiff", ((truth > 0) | (label > 0)).astype(np.uint8) * 255)
+        write_tiff(train / "volumes" / f"volume-{next_id}.tiff", image, voxel)
+        write_tiff(train / "Fine-label" / f"label-{next_id}.tiff", ((truth > 0) | (label > 0)).astype(np.uint8) * 255,
+                   voxel)
         logger.info("%s: automatic label %.2f %%, + simulated axons as volume-%d", path.name,
                     100 * np.mean(label > 0), next_id)
         next_id += 1
