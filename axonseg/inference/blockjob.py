@@ -1,28 +1,36 @@
-"""The block function: predict one block and write it; the same under every runner.
+"""The prediction block task: each block computes the lattice patches it owns, once.
 
-``run_block(job, index)`` is a plain top-level function of picklable arguments, so
-the serial runner calls it in a loop and Dask ships it to workers. Each process keeps
-its network and input array in a small cache (loaded once per worker).
+``load`` reads (and normalises) the input under the block's patches that touch tissue;
+``compute`` runs the network on them, adds the spills handed on by the blocks below and
+divides by the summed Gaussian weights of every lattice patch over the write region;
+``store`` writes the block's chunks and its spills for the blocks above, then the done
+marker (after the data, so a killed run loses at most the blocks in flight), and removes
+the spills it consumed. Functions take a picklable :class:`PredictJob`; each process keeps
+its network, input reader and tissue table in a small cache.
 """
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 import os
 import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
-from axonseg.inference.blocks import Block, block_grid, read_plan
-from axonseg.inference.lattice import PatchLattice, build_lattice
+from axonseg.engine import Block, BlockTask, Region
+from axonseg.inference.blocks import ReadPlan, block_grid
+from axonseg.inference.lattice import PatchLattice, build_lattice, gaussian_importance_map
 from axonseg.inference.normalization import NormalizationParams, per_patch_zscore
+from axonseg.inference.ownership import PatchOwnership
 from axonseg.inference.settings import PredictSettings
 from axonseg.inference.state import OutputLayout, log_write, mark_done
-from axonseg.inference.stitch import predict_block, read_padded_region
+from axonseg.inference.stitch import read_padded_region
 
 logger = logging.getLogger(__name__)
 
@@ -42,27 +50,43 @@ class PredictJob:
     shape_zyx: tuple[int, int, int]
     patch_size_zyx: tuple[int, int, int]
     num_threads: int
+    use_tissue: bool = False
 
     @cached_property
     def lattice(self) -> PatchLattice:
         return build_lattice(self.shape_zyx, self.patch_size_zyx, self.settings.step_fraction)
 
     @cached_property
-    def blocks(self) -> list[Block]:
-        return block_grid(self.shape_zyx, self.settings.block_shape_vox, self.settings.chunk_shape_vox)
+    def blocks(self) -> tuple[Block, ...]:
+        return tuple(block_grid(self.shape_zyx, self.settings.block_shape_vox, self.settings.chunk_shape_vox))
+
+    @cached_property
+    def ownership(self) -> PatchOwnership:
+        return PatchOwnership(self.lattice, tuple(self.settings.block_shape_vox))
 
     @property
     def layout(self) -> OutputLayout:
         return OutputLayout(Path(self.out_dir))
+
+    def task(self) -> BlockTask:
+        return BlockTask("predict", self.blocks, compute=functools.partial(compute_block, self),
+                         store=functools.partial(store_block, self), is_done=functools.partial(is_done, self),
+                         load=functools.partial(load_block, self),
+                         depends_on=self.ownership.sources, chunk_shape=tuple(self.settings.chunk_shape_vox),
+                         bounds=Region.from_shape(self.shape_zyx))
 
 
 @dataclass(frozen=True)
 class BlockResult:
     index: int
     voxels: int
-    patches: int
-    skipped_empty: bool
+    patches: int          # patches run (network calls x batch)
+    patches_skipped: int  # owned patches not run: outside tissue or below skip_empty_below
     seconds: float
+
+    @property
+    def skipped_empty(self) -> bool:
+        return self.patches == 0
 
 
 def _device_for_worker(device: str) -> str:
@@ -85,13 +109,15 @@ def _predictor(job: PredictJob):
     s = job.settings
     device = _device_for_worker(s.device)
     key = ("predictor", job.model_path, device, s.mirror_tta, s.channels_last, s.fold, s.checkpoint,
-           s.legacy_patch_size_vox, job.num_threads)
+           s.legacy_patch_size_vox, job.num_threads, s.runtime, s.autocast, s.runtime_cache_dir, s.batch_size)
     if key not in _CACHE:
         if job.num_threads > 0:
             torch.set_num_threads(job.num_threads)
         model = load_model(job.model_path, fold=s.fold, checkpoint=s.checkpoint,
                            patch_size_zyx=s.legacy_patch_size_vox)
-        _CACHE[key] = make_patch_predictor(build_loaded_network(model), device, s.mirror_tta, s.channels_last)
+        _CACHE[key] = make_patch_predictor(build_loaded_network(model), device, s.mirror_tta, s.channels_last,
+                                           runtime=s.runtime, batch_size=s.batch_size,
+                                           cache_dir=s.runtime_cache_dir, autocast=s.autocast)
     return _CACHE[key]
 
 
@@ -104,42 +130,194 @@ def _input(job: PredictJob):
     return _CACHE[key]
 
 
-def _write(job: PredictJob, block: Block, prob: np.ndarray) -> None:
+def _tissue_table(job: PredictJob) -> np.ndarray:
+    """Per lattice patch: run it? (False: outside the saved tissue mask)."""
+    from axonseg.inference.tissue import TissueMask, patches_in_tissue
+
+    key = ("tissue", job.out_dir, job.shape_zyx, job.patch_size_zyx, job.settings.step_fraction, job.use_tissue)
+    if key not in _CACHE:
+        tissue = None
+        if job.use_tissue:
+            from axonseg.io.ome_zarr import open_level
+
+            mask = open_level(job.layout.tissue)[:] > 0
+            tissue = TissueMask(mask, job.settings.tissue_downsample_vox, None, 0)
+        _CACHE[key] = patches_in_tissue(tissue, job.ownership)
+    return _CACHE[key]
+
+
+def _positions(job: PredictJob, index: int) -> tuple[list[tuple[int, ...]], int]:
+    """Owned patch starts (padded) that touch tissue, in z, y, x order; and how many owned ones do not."""
+    owned = job.ownership.owned(index)
+    table = _tissue_table(job)
+    idx = [[job.lattice.starts_zyx[ax].index(s) for s in owned[ax]] for ax in range(3)]
+    keep = [pos for pos, i in zip(itertools.product(*owned), itertools.product(*idx)) if table[i]]
+    return keep, job.ownership.num_owned(index) - len(keep)
+
+
+def is_done(job: PredictJob, index: int) -> bool:
+    return job.layout.marker(index).exists()
+
+
+def load_block(job: PredictJob, index: int) -> dict[str, Any]:
+    """Input under the block's patches to run (float32, padded lattice coordinates), normalised for
+    ``global`` normalisation; patches whose raw maximum is below ``skip_empty_below`` are dropped."""
+    positions, skipped = _positions(job, index)
+    if not positions:
+        return {"positions": [], "skipped": skipped}
+    p = job.lattice.patch_size_zyx
+    start = tuple(min(pos[ax] for pos in positions) for ax in range(3))
+    stop = tuple(max(pos[ax] for pos in positions) + p[ax] for ax in range(3))
+    plan = ReadPlan(start, stop, ())
+    s = job.settings
+    raw = read_padded_region(_input(job), job.lattice, plan)
+    if s.skip_empty_below is not None:
+        local = [tuple(slice(a - r, a - r + q) for a, r, q in zip(pos, start, p)) for pos in positions]
+        keep = [pos for pos, sl in zip(positions, local) if raw[sl].max() >= s.skip_empty_below]
+        skipped += len(positions) - len(keep)
+        positions = keep
+    if s.normalization == "global" and positions:
+        region = read_padded_region(_input(job), job.lattice, plan, job.normalization.apply)
+    else:
+        region = raw
+    return {"positions": positions, "skipped": skipped, "start": start, "region": region}
+
+
+@functools.lru_cache(maxsize=4)
+def _denominator(rel_starts: tuple[tuple[int, ...], ...], shape: tuple[int, ...], patch: tuple[int, ...],
+                 gaussian: bool) -> np.ndarray:
+    """Summed weights over a region of ``shape`` of patches starting at ``rel_starts`` (region coords)."""
+    w = gaussian_importance_map(patch) if gaussian else np.ones(patch, np.float32)
+    den = np.zeros(shape, np.float32)
+    for pos in itertools.product(*rel_starts):
+        dst = tuple(slice(max(a, 0), min(a + q, s)) for a, q, s in zip(pos, patch, shape))
+        src = tuple(slice(d.start - a, d.stop - a) for d, a in zip(dst, pos))
+        den[dst] += w[src]
+    den.setflags(write=False)
+    return den
+
+
+def _weight(job: PredictJob) -> np.ndarray:
+    p = job.lattice.patch_size_zyx
+    return gaussian_importance_map(p) if job.lattice.num_patches > 1 else np.ones(p, np.float32)
+
+
+def _spill_path(job: PredictJob, src: int, dst: int, empty: bool) -> Path:
+    return job.layout.spill_dir / f"{src:07d}-{dst:07d}.{'zero' if empty else 'npy'}"
+
+
+def _read_spill(job: PredictJob, src: int, dst: int, shape: tuple[int, ...]) -> np.ndarray | None:
+    full, zero = _spill_path(job, src, dst, False), _spill_path(job, src, dst, True)
+    if full.exists():
+        arr = np.load(full)
+        if arr.shape != shape:
+            raise RuntimeError(f"{full}: spill has shape {arr.shape}, expected {shape}")
+        return arr
+    if zero.exists():
+        return None
+    raise RuntimeError(f"{job.out_dir}: block {dst} needs the spill of block {src}, which is missing "
+                       f"(block {src} not done?)")
+
+
+def compute_block(job: PredictJob, index: int, loaded: dict[str, Any],
+                  progress: Callable[[int], None]) -> dict[str, Any]:
+    """Probabilities (uint8) of block ``index``'s write region and the spills it hands on."""
+    t0 = time.perf_counter()
+    own = job.ownership
+    block, acc = job.blocks[index], own.accumulator(index)
+    s = job.settings
+    positions = loaded["positions"]
+    num = np.zeros(acc.shape, np.float32) if positions else None
+    if positions:
+        predict, w, p = _predictor(job), _weight(job), job.lattice.patch_size_zyx
+        start = loaded["start"]
+        for first in range(0, len(positions), s.batch_size):
+            batch = positions[first:first + s.batch_size]
+            x = np.stack([loaded["region"][tuple(slice(a - r, a - r + q) for a, r, q in zip(pos, start, p))]
+                          for pos in batch])[:, None]
+            if s.normalization == "per_patch":
+                x = np.asarray(per_patch_zscore(x), dtype=np.float32)
+            y = np.asarray(predict(x))
+            if y.ndim != 5 or y.shape[0] != len(batch) or y.shape[2:] != tuple(p):
+                raise ValueError(f"network returned shape {y.shape} for a batch of shape {x.shape}")
+            if not 0 <= s.output_class < y.shape[1]:
+                raise ValueError(f"--output-class {s.output_class}: the model has {y.shape[1]} classes")
+            for pos, yi in zip(batch, y[:, s.output_class]):
+                lo = [pa - pb for pa, (pb, _) in zip(pos, job.lattice.pad_zyx)]
+                patch = Region(lo, [a + q for a, q in zip(lo, p)])
+                part = patch.intersect(acc)
+                src = part.relative_to(patch).to_slices()
+                num[part.relative_to(acc).to_slices()] += yi[src].astype(np.float32, copy=False) * w[src]
+            progress(len(batch))
+    incoming = []
+    for src_index in own.sources(index):
+        part = own.accumulator(src_index).intersect(block.write)
+        arr = _read_spill(job, src_index, index, part.shape)
+        if arr is not None:
+            incoming.append((part, arr))
+    if num is None and incoming:
+        num = np.zeros(acc.shape, np.float32)
+    for part, arr in incoming:
+        num[part.relative_to(acc).to_slices()] += arr
+    out: dict[str, Any] = {"patches": len(positions), "skipped": loaded["skipped"], "t0": t0, "spills": {}}
+    if num is None:
+        out["prob"] = None
+        for t in own.targets(index):
+            out["spills"][t] = None
+        return out
+    rel = tuple(tuple(a - b for a in st) for st, b in
+                zip(_overlapping_volume_starts(job, block.write), block.write.start))
+    den = _denominator(rel, block.write.shape, job.lattice.patch_size_zyx, job.lattice.num_patches > 1)
+    prob = num[block.write.relative_to(acc).to_slices()] / den
+    out["prob"] = np.round(np.clip(prob, 0.0, 1.0) * 255).astype(np.uint8)
+    if s.mask_threshold is not None:
+        out["mask"] = np.where(prob >= s.mask_threshold, 255, 0).astype(np.uint8)
+    for t in own.targets(index):
+        piece = num[acc.intersect(job.blocks[t].write).relative_to(acc).to_slices()]
+        out["spills"][t] = np.ascontiguousarray(piece) if piece.any() else None
+    return out
+
+
+def _overlapping_volume_starts(job: PredictJob, region: Region) -> tuple[tuple[int, ...], ...]:
+    starts = job.ownership.overlapping_starts(region)
+    return tuple(tuple(s - pb for s in st) for st, (pb, _) in zip(starts, job.lattice.pad_zyx))
+
+
+def _save_atomic(path: Path, arr: np.ndarray | None) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    if arr is None:
+        tmp.write_bytes(b"")
+    else:
+        with open(tmp, "wb") as f:
+            np.save(f, arr)
+    os.replace(tmp, path)
+
+
+def store_block(job: PredictJob, index: int, computed: dict[str, Any]) -> BlockResult:
+    """Write block ``index``'s chunks and spills, then mark it done, then drop the spills it used."""
     from axonseg.io.ome_zarr import write_region
 
-    layout = job.layout
-    u8 = np.round(np.clip(prob, 0.0, 1.0) * 255).astype(np.uint8)
-    write_region(layout.probability, block.write_slices, u8)
-    if job.settings.mask_threshold is not None:
-        write_region(layout.mask, block.write_slices,
-                     np.where(prob >= job.settings.mask_threshold, 255, 0).astype(np.uint8))
+    layout, block = job.layout, job.blocks[index]
+    if computed["prob"] is not None:
+        write_region(layout.probability, block.write_slices, computed["prob"])
+        if job.settings.mask_threshold is not None:
+            write_region(layout.mask, block.write_slices, computed["mask"])
+    layout.spill_dir.mkdir(exist_ok=True)
+    for t, arr in computed["spills"].items():
+        _save_atomic(_spill_path(job, index, t, arr is None), arr)
+    log_write(layout, index)
+    seconds = time.perf_counter() - computed["t0"]
+    mark_done(layout, index, {"voxels": block.num_voxels, "patches": computed["patches"],
+                              "patches_skipped": computed["skipped"], "seconds": round(seconds, 3),
+                              "pid": os.getpid()})
+    for src in job.ownership.sources(index):
+        for empty in (False, True):
+            _spill_path(job, src, index, empty).unlink(missing_ok=True)
+    return BlockResult(index, block.num_voxels, computed["patches"], computed["skipped"], seconds)
 
 
-def run_block(job: PredictJob, index: int) -> BlockResult:
-    """Predict block ``index`` of ``job``, write it, then mark it done."""
-    t0 = time.perf_counter()
-    layout = job.layout
-    block = job.blocks[index]
-    if layout.marker(index).exists():
-        return BlockResult(index, block.num_voxels, 0, False, 0.0)
-    lattice = job.lattice
-    plan = read_plan(block, lattice)
-    s = job.settings
-    seen_max = [-np.inf]
-
-    def transform(raw: np.ndarray) -> np.ndarray:
-        seen_max[0] = float(raw.max()) if raw.size else -np.inf
-        return raw if s.normalization == "per_patch" else job.normalization.apply(raw)
-
-    region = read_padded_region(_input(job), lattice, plan, transform)
-    skipped = s.skip_empty_below is not None and seen_max[0] < s.skip_empty_below
-    if not skipped:
-        prob = predict_block(region, block, plan, lattice, _predictor(job), s.batch_size,
-                             classes=[s.output_class],
-                             patch_transform=per_patch_zscore if s.normalization == "per_patch" else None)[0]
-        _write(job, block, prob)
-        log_write(layout, index)
-    seconds = time.perf_counter() - t0
-    mark_done(layout, index, {"voxels": block.num_voxels, "patches": 0 if skipped else plan.num_patches,
-                              "skipped_empty": skipped, "seconds": round(seconds, 3), "pid": os.getpid()})
-    return BlockResult(index, block.num_voxels, 0 if skipped else plan.num_patches, skipped, seconds)
+def run_block(job: PredictJob, index: int) -> BlockResult | None:
+    """Load, compute and store block ``index`` (its sources must be done); ``None`` if already done."""
+    if is_done(job, index):
+        return None
+    return store_block(job, index, compute_block(job, index, load_block(job, index), lambda n: None))

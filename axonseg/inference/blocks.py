@@ -7,64 +7,18 @@ most ``patch_size - 1`` voxels per side, derived from the patch size and the lat
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
+from axonseg.engine.task import Block, check_block_shape, grid_blocks
 from axonseg.inference.lattice import PatchLattice
 
-
-@dataclass(frozen=True)
-class Block:
-    """One unit of work.
-
-    Attributes
-    ----------
-    index
-        Position in C order in the block grid (stable between runs: resume relies on it).
-    write_start_zyx, write_stop_zyx
-        Write region in volume coordinates (stop exclusive).
-    """
-
-    index: int
-    write_start_zyx: tuple[int, int, int]
-    write_stop_zyx: tuple[int, int, int]
-
-    @property
-    def write_slices(self) -> tuple[slice, slice, slice]:
-        return tuple(slice(a, b) for a, b in zip(self.write_start_zyx, self.write_stop_zyx))
-
-    @property
-    def shape_zyx(self) -> tuple[int, ...]:
-        return tuple(b - a for a, b in zip(self.write_start_zyx, self.write_stop_zyx))
-
-    @property
-    def num_voxels(self) -> int:
-        z, y, x = self.shape_zyx
-        return z * y * x
-
-
-def check_block_shape(block_shape_zyx: tuple[int, ...], chunk_shape_zyx: tuple[int, ...]) -> None:
-    """Raise ``ValueError`` unless every block axis is a whole multiple of the chunk axis."""
-    if len(block_shape_zyx) != 3 or len(chunk_shape_zyx) != 3:
-        raise ValueError(f"block and chunk shapes must be 3-D, got {block_shape_zyx} and {chunk_shape_zyx}")
-    bad = [(b, c) for b, c in zip(block_shape_zyx, chunk_shape_zyx) if c < 1 or b < c or b % c]
-    if bad:
-        raise ValueError(
-            f"block shape {tuple(block_shape_zyx)} must be a whole multiple of the output chunk shape "
-            f"{tuple(chunk_shape_zyx)} on every axis (one writer per chunk)"
-        )
+__all__ = ["Block", "ReadPlan", "block_grid", "check_block_shape", "read_plan"]
 
 
 def block_grid(shape_zyx: tuple[int, ...], block_shape_zyx: tuple[int, ...],
                chunk_shape_zyx: tuple[int, ...]) -> list[Block]:
     """Tile the volume into blocks; edge blocks are cut at the volume border (still whole chunks)."""
-    check_block_shape(block_shape_zyx, chunk_shape_zyx)
-    ranges = [range(0, s, b) for s, b in zip(shape_zyx, block_shape_zyx)]
-    blocks = []
-    for i, start in enumerate(itertools.product(*ranges)):
-        stop = tuple(min(a + b, s) for a, b, s in zip(start, block_shape_zyx, shape_zyx))
-        blocks.append(Block(i, tuple(start), stop))
-    return blocks
+    return list(grid_blocks(shape_zyx, block_shape_zyx, chunk_shape_zyx))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,12 @@
-"""Whole-brain prediction end to end: input -> normalisation -> blocks on a runner -> outputs."""
+"""Whole-brain prediction end to end: validate -> lock -> set up -> block task on a runner -> outputs.
+
+Everything that can be checked (model, device, output class, input files, output folder)
+is checked before the output folder is created; a failure during set-up removes what the
+set-up wrote, so the same command (or a corrected one) starts cleanly. One run at a time
+writes into a folder (:class:`~axonseg.engine.FolderLock`).
+"""
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import os
@@ -9,15 +14,15 @@ import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
+from axonseg.engine import FolderLock, run_dask, run_serial
 from axonseg.inference import state
-from axonseg.inference.blockjob import BlockResult, PredictJob, run_block
-from axonseg.inference.normalization import NormalizationParams, with_image_statistics
-from axonseg.inference.runners import run_dask, run_serial
+from axonseg.inference.blockjob import BlockResult, PredictJob, _positions
+from axonseg.inference.fingerprint import run_fingerprint
+from axonseg.inference.normalization import NormalizationParams, check_finite_volume, with_image_statistics
+from axonseg.inference.progress import PatchProgress
 from axonseg.inference.settings import PredictSettings
 from axonseg.inference.weights import LoadedModel, build_loaded_network, load_model
 
@@ -30,8 +35,11 @@ class PredictionSummary:
     blocks_total: int
     blocks_run: int
     blocks_resumed: int
-    blocks_skipped_empty: int
+    blocks_skipped_empty: int  # blocks of this run that ran no patch (outside tissue / empty)
     seconds: float
+    patches_run: int = 0
+    patches_skipped: int = 0
+    lattice_patches: int = 0
 
 
 def _versions() -> dict[str, str]:
@@ -54,21 +62,20 @@ def _state_dict_sha256(model: LoadedModel) -> str:
     return h.hexdigest()
 
 
-_NOT_IN_FINGERPRINT = ("runner", "dask_scheduler_address", "dask_workers", "num_threads", "preview",
-                       "write_tiff_slices", "pyramid_max_levels", "convert_input")
-
-
-def _fingerprint(input_path: Path, shape, dtype, model: LoadedModel, settings: PredictSettings) -> dict[str, Any]:
-    s = {k: v for k, v in settings.to_dict().items() if k not in _NOT_IN_FINGERPRINT}
-    return {"input": str(input_path.resolve()), "shape_zyx": list(shape), "dtype": str(dtype),
-            "model_sha256": _state_dict_sha256(model), "settings": s}
-
-
 def _threads(settings: PredictSettings) -> int:
     if settings.num_threads > 0:
         return settings.num_threads
     cores = os.cpu_count() or 1
     return max(1, cores // settings.dask_workers) if settings.runner == "dask" else cores
+
+
+def _validate(model: LoadedModel, settings: PredictSettings) -> None:
+    from axonseg.inference.predictor import resolve_device
+
+    resolve_device(settings.device)
+    n = model.config.num_classes
+    if not 0 <= settings.output_class < n:
+        raise ValueError(f"--output-class {settings.output_class}: the model has {n} classes (0..{n - 1})")
 
 
 def _open_input(input_path: Path, dataset: str | None, layout: state.OutputLayout, settings: PredictSettings):
@@ -89,6 +96,8 @@ def _open_input(input_path: Path, dataset: str | None, layout: state.OutputLayou
 
 
 def _finalize(job: PredictJob, arr, voxel_size_um) -> None:
+    from tqdm import tqdm
+
     from axonseg.io import write_tiff
     from axonseg.io.ome_zarr import build_pyramid, open_level
 
@@ -124,20 +133,36 @@ def _preview(layout: state.OutputLayout, arr, prob, voxel_size_um) -> None:
                      voxel_size_um=voxel_size_um)
 
 
+def _tissue(reader, info, settings: PredictSettings, layout: state.OutputLayout, voxel) -> dict | None:
+    """Compute and save the tissue mask (``tissue.ome.zarr``); its description for ``run.json``."""
+    if not settings.tissue_mask:
+        return None
+    from axonseg.inference.tissue import low_resolution_view, tissue_mask
+    from axonseg.io.ome_zarr import create_ome_zarr, write_region
+
+    f = settings.tissue_downsample_vox
+    view = low_resolution_view(reader, f, chunked=info.format in ("zarr", "ome-zarr", "hdf5"))
+    tm = tissue_mask(view, f, settings.tissue_threshold, settings.tissue_margin_vox)
+    create_ome_zarr(layout.tissue, tm.mask.shape, (64, 64, 64), np.uint8, [v * f for v in voxel], 1,
+                    name="tissue", description=f"255 where the {f}^3-voxel mean > {tm.threshold} "
+                                               f"(dilated {tm.margin_vox} voxels), else 0")
+    write_region(layout.tissue, tuple(slice(0, s) for s in tm.mask.shape), tm.mask.astype(np.uint8) * 255)
+    logger.info("tissue mask: threshold %s, %.1f %% of the volume", tm.threshold, 100 * tm.fraction)
+    return tm.to_dict()
+
+
 def _initialize(layout: state.OutputLayout, model: LoadedModel, settings: PredictSettings, fp: dict,
                 input_path: Path, src: Path, src_dataset: str | None, info, voxel) -> None:
-    """Whole-volume normalisation statistics, empty output arrays, then ``run.json`` (status running)."""
-    import shutil
-
+    """Normalisation statistics, tissue mask, empty output arrays, then ``run.json`` (status running)."""
     from axonseg.io import open_region_reader
     from axonseg.io.ome_zarr import ZarrFormat, create_label, create_ome_zarr, level0_origin_um, num_pyramid_levels
 
+    reader = open_region_reader(src, src_dataset)
     norm = model.normalization
     if settings.normalization == "global":
-        norm = with_image_statistics(open_region_reader(src, src_dataset), norm, settings.norm_max_sample_voxels)
+        norm = with_image_statistics(reader, norm, settings.norm_max_sample_voxels)
+    tissue = _tissue(reader, info, settings, layout, voxel)
     levels = num_pyramid_levels(info.shape_zyx, settings.pyramid_max_levels)
-    if layout.probability.exists():  # left by a set-up that was interrupted (holds the mask too)
-        shutil.rmtree(layout.probability)
     create_ome_zarr(layout.probability, info.shape_zyx, settings.chunk_shape_vox, np.uint8, voxel, levels,
                     name="probability", downsample="mean",
                     fmt=ZarrFormat(settings.ngff_version, settings.shard_shape_vox),
@@ -146,13 +171,34 @@ def _initialize(layout: state.OutputLayout, model: LoadedModel, settings: Predic
         create_label(layout.probability, "mask",
                      description=f"255 where probability >= {settings.mask_threshold}, else 0")
     layout.blocks_dir.mkdir(exist_ok=True)
-    meta = {"status": "running", "fingerprint": fp, "normalization": norm.to_dict(),
+    meta = {"status": "running", "fingerprint": fp, "normalization": norm.to_dict(), "tissue": tissue,
             "model": {"source": model.source, "kind": model.kind, "trainer": model.trainer,
                       "network": model.config.to_dict(), "spacing_zyx": model.spacing_zyx},
             "input": {"path": str(input_path), "read_from": str(src), "shape_zyx": list(info.shape_zyx),
                       "dtype": str(info.dtype), "voxel_size_um": list(voxel)},
             "settings": settings.to_dict(), "versions": _versions(), "runs": []}
     state.write_json_atomic(layout.run_json, meta)
+
+
+def _set_up(layout, model, settings, fp, input_path, dataset, created: bool):
+    """Fresh set-up under the lock; on any failure remove what it wrote (and the folder if we made it)."""
+    try:
+        state.clear_output(layout)
+        state.write_json_atomic(layout.run_json, {"status": "initializing", "fingerprint": fp})
+        src, src_dataset, arr, info = _open_input(input_path, dataset, layout, settings)
+        voxel = _voxel(settings, info, input_path)
+        _initialize(layout, model, settings, fp, input_path, src, src_dataset, info, voxel)
+    except BaseException:
+        state.clear_output(layout)
+        if created:
+            FolderLock(layout.root).release_and_remove_folder()
+        raise
+
+
+def _voxel(settings: PredictSettings, info, input_path: Path) -> tuple[float, ...]:
+    if not (settings.voxel_size_um or info.voxel_size_um):
+        logger.warning("%s records no voxel size and none was given: writing 1 um", input_path)
+    return tuple(settings.voxel_size_um or info.voxel_size_um or (1.0, 1.0, 1.0))
 
 
 def predict_whole_brain(input_path: str | Path, model_path: str | Path, out_dir: str | Path,
@@ -171,67 +217,102 @@ def predict_whole_brain(input_path: str | Path, model_path: str | Path, out_dir:
     settings
         :class:`PredictSettings`.
     """
+    from axonseg.io import open_region_reader, open_volume
+    from axonseg.io.check import check_volume_files
+
     t0 = time.perf_counter()
     input_path, out_dir = Path(input_path), Path(out_dir)
     layout = state.OutputLayout(out_dir)
     model = load_model(model_path, fold=settings.fold, checkpoint=settings.checkpoint,
                        patch_size_zyx=settings.legacy_patch_size_vox)
     build_loaded_network(model)  # strict weight check before any output is created
-    from axonseg.io import open_volume
-    _, info0 = open_volume(input_path, dataset=dataset)
-    fp = _fingerprint(input_path, info0.shape_zyx, info0.dtype, model, settings)
-    mode = state.prepare_output(layout, fp, input_path, overwrite)
+    _validate(model, settings)
+    arr0, info0 = open_volume(input_path, dataset=dataset)
+    check_volume_files(info0)
+    check_finite_volume(arr0, input_path)
+    fp = run_fingerprint(input_path, open_region_reader(input_path, dataset), _state_dict_sha256(model), settings)
+    state.check_output(layout, fp, input_path, overwrite)
+    created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
-    if mode == "new":
-        state.write_json_atomic(layout.run_json, {"status": "initializing", "fingerprint": fp})
-    elif state.read_run_json(layout).get("status") == "initializing":
-        mode = "new"  # stopped during set-up, before any block: set up again
+    lock = FolderLock(out_dir)
+    try:
+        lock.acquire()
+    except BaseException:
+        if created:
+            out_dir.rmdir()
+        raise
+    try:
+        if state.check_output(layout, fp, input_path, overwrite) == "new":
+            _set_up(layout, model, settings, fp, input_path, dataset, created)
+        return _run(layout, model, model_path, settings, input_path, dataset, t0, progress)
+    finally:
+        lock.release()
+
+
+def _run(layout, model, model_path, settings, input_path, dataset, t0, progress) -> PredictionSummary:
+    out_dir = layout.root
     src, src_dataset, arr, info = _open_input(input_path, dataset, layout, settings)
-    voxel = tuple(settings.voxel_size_um or info.voxel_size_um or (1.0, 1.0, 1.0))
-    if not (settings.voxel_size_um or info.voxel_size_um):
-        logger.warning("%s records no voxel size and none was given: writing 1 um", input_path)
-    if mode == "new":
-        _initialize(layout, model, settings, fp, input_path, src, src_dataset, info, voxel)
+    voxel = _voxel(settings, info, input_path)
     meta = state.read_run_json(layout)
     norm = NormalizationParams(**meta["normalization"])
     # absolute paths: workers of a cluster may start in another directory
     job = PredictJob(str(Path(src).resolve()), src_dataset, str(Path(model_path).resolve()),
                      str(out_dir.resolve()), settings, norm, tuple(info.shape_zyx), model.patch_size_zyx,
-                     _threads(settings))
-    done = state.done_indices(layout)
-    pending = [b.index for b in job.blocks if b.index not in done]
-    logger.info("%s: %d blocks, %d done, %d to run; lattice %d patches", out_dir, len(job.blocks),
-                len(done), len(pending), job.lattice.num_patches)
-    counts = {"run": 0, "skipped": 0, "voxels": 0}
-    t_run = time.perf_counter()
-    bar = tqdm(total=len(job.blocks), initial=len(done), desc="predict", unit="block", disable=not progress)
+                     _threads(settings), use_tissue=meta.get("tissue") is not None)
+    task = job.task()
+    pending = task.pending()
+    resumed = len(job.blocks) - len(pending)
+    expected = {i: len(_positions(job, i)[0]) for i in pending}
+    lattice = job.lattice.num_patches
+    logger.info("%s: %d blocks, %d done, %d to run; lattice %d patches, %d to run in this run", out_dir,
+                len(job.blocks), resumed, len(pending), lattice, sum(expected.values()))
+    bar = PatchProgress(expected, float(np.prod(info.shape_zyx)) / lattice, enabled=progress)
 
     def on_result(r: BlockResult) -> None:
-        counts["run"] += 1
-        counts["skipped"] += int(r.skipped_empty)
-        counts["voxels"] += r.voxels
-        bar.update(1)
-        bar.set_postfix(vox_per_s=f"{counts['voxels'] / max(time.perf_counter() - t_run, 1e-9):.3g}",
-                        skipped=counts["skipped"])
+        bar.block_done(r.index, r.patches, r.patches_skipped, r.voxels)
 
-    fn = functools.partial(run_block, job)
     try:
         if settings.runner == "dask":
-            run_dask(fn, pending, on_result, settings.dask_scheduler_address, settings.dask_workers)
+            run_dask(task, pending, on_result, settings.dask_scheduler_address, settings.dask_workers)
         else:
-            run_serial(fn, pending, on_result)
+            run_serial(task, pending, on_result, bar.advance, overlap_io=settings.overlap_io)
     finally:
         bar.close()
-    missing = [b.index for b in job.blocks if not layout.marker(b.index).exists()]
+    missing = task.pending()
     if missing:
         raise RuntimeError(f"{out_dir}: blocks {missing[:10]} were not completed")
+    run_seconds = bar.seconds
     _finalize(job, arr, voxel)
+    import shutil
+    shutil.rmtree(layout.spill_dir, ignore_errors=True)
+    totals = _patch_totals(layout, job)
     seconds = time.perf_counter() - t0
     meta = state.read_run_json(layout)
     meta["status"] = "complete"
+    meta["patches"] = totals
     meta["runs"].append({"started_unix": time.time() - seconds, "seconds": round(seconds, 3),
-                         "blocks_run": counts["run"], "blocks_skipped_empty": counts["skipped"],
-                         "blocks_resumed": len(done), "runner": settings.runner, "threads": job.num_threads,
-                         "voxels_per_s": counts["voxels"] / max(time.perf_counter() - t_run, 1e-9)})
+                         "blocks_run": bar.blocks_run, "blocks_without_patches": bar.blocks_without_patches,
+                         "blocks_resumed": resumed, "patches_run": bar.patches_run,
+                         "patches_skipped": bar.patches_skipped, "runner": settings.runner,
+                         "threads": job.num_threads, "block_seconds": round(run_seconds, 3),
+                         "patches_per_s": bar.patches_run / max(run_seconds, 1e-9),
+                         "voxels_per_s": bar.voxels_written / max(run_seconds, 1e-9)})
     state.write_json_atomic(layout.run_json, meta)
-    return PredictionSummary(out_dir, len(job.blocks), counts["run"], len(done), counts["skipped"], seconds)
+    return PredictionSummary(out_dir, len(job.blocks), bar.blocks_run, resumed, bar.blocks_without_patches,
+                             seconds, bar.patches_run, bar.patches_skipped, lattice)
+
+
+def _patch_totals(layout: state.OutputLayout, job: PredictJob) -> dict:
+    """Patch counts over all blocks (from their done markers): each lattice patch run at most once."""
+    import json
+
+    run = skipped = 0
+    for b in job.blocks:
+        info = json.loads(layout.marker(b.index).read_text())
+        run += info.get("patches", 0)
+        skipped += info.get("patches_skipped", 0)
+    lattice = job.lattice.num_patches
+    return {"lattice": lattice, "run": run, "skipped": skipped,
+            "run_per_lattice_patch": round(run / lattice, 6),
+            "run_per_patch_needed": round(run / max(lattice - skipped, 1), 6),
+            "skipped_fraction": round(skipped / lattice, 6)}

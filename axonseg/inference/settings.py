@@ -67,6 +67,21 @@ class PredictSettings(SettingsBase):
     convert_input
         Convert a non-zarr input to ``<output>/input.ome.zarr`` first (reads each
         TIFF slice once instead of once per block row).
+    tissue_mask
+        Skip every lattice patch that lies entirely outside the tissue (probability 0 there);
+        the mask is computed from a low-resolution view and saved as ``tissue.ome.zarr``
+        (see :mod:`axonseg.inference.tissue`).
+    tissue_threshold
+        Mean intensity (raw units) above which a low-resolution cell is tissue; ``None``:
+        automatic (Otsu on log intensities, used only when background and tissue differ
+        by >= 2x, otherwise everything is tissue).
+    tissue_downsample_vox
+        Cell side of the low-resolution view (voxels).
+    tissue_margin_vox
+        The mask is dilated by this many voxels (rounded up to whole cells).
+    overlap_io
+        Serial runner: read the next block and write the last one in threads while the
+        network runs.
     ngff_version
         ``"0.5"`` (zarr v3, default) or ``"0.4"`` (zarr v2: Fiji's n5-zarr, BigDataViewer, MoBIE).
     shard_shape_vox
@@ -98,6 +113,11 @@ class PredictSettings(SettingsBase):
     checkpoint: str = "final"
     legacy_patch_size_vox: tuple[int, int, int] | None = None
     convert_input: bool = False
+    tissue_mask: bool = True
+    tissue_threshold: float | None = None
+    tissue_downsample_vox: int = 8
+    tissue_margin_vox: int = 16
+    overlap_io: bool = True
     ngff_version: str = "0.5"
     shard_shape_vox: tuple[int, int, int] | None = None
 
@@ -130,6 +150,9 @@ class PredictSettings(SettingsBase):
             raise ValueError(f"voxel_size_um must be 3 positive sizes in micrometres (z y x), "
                              f"got {list(self.voxel_size_um)}")
         check_block_shape(self.block_shape_vox, self.chunk_shape_vox)
+        if self.tissue_downsample_vox < 1 or self.tissue_margin_vox < 0:
+            raise ValueError(f"tissue_downsample_vox must be >= 1 and tissue_margin_vox >= 0, got "
+                             f"{self.tissue_downsample_vox} and {self.tissue_margin_vox}")
         from axonseg.io.ome_zarr import ZarrFormat
 
         ZarrFormat(self.ngff_version, self.shard_shape_vox).check_chunks(self.chunk_shape_vox)

@@ -9,6 +9,9 @@ Layout::
     <out>/run.json               model, settings, versions, normalisation, timing
     <out>/blocks/<index>.done    written after a block's data is written (resume)
     <out>/blocks.log             one line per block write (audit: each block once)
+    <out>/tissue.ome.zarr        the tissue mask used to skip patches (low resolution, 0/255)
+    <out>/spill/<src>-<dst>.npy  weighted patch sums a finished block hands on to a later one
+    <out>/.axonseg.lock          held while a run writes (pid + host)
     <out>/tiff/0000.tiff ...     optional D-LMBmap style slices
     <out>/preview.png            maximum-intensity projections
 
@@ -49,6 +52,14 @@ class OutputLayout:
     @property
     def blocks_dir(self) -> Path:
         return self.root / "blocks"
+
+    @property
+    def spill_dir(self) -> Path:
+        return self.root / "spill"
+
+    @property
+    def tissue(self) -> Path:
+        return self.root / "tissue.ome.zarr"
 
     @property
     def log(self) -> Path:
@@ -100,32 +111,53 @@ def log_write(layout: OutputLayout, index: int) -> None:
         os.close(fd)
 
 
-def prepare_output(layout: OutputLayout, fingerprint: dict[str, Any], input_path: Path,
-                   overwrite: bool) -> str:
-    """Decide between a fresh run and a resume; returns ``"new"`` or ``"resume"``.
+def _contents(layout: OutputLayout) -> list[Path]:
+    from axonseg.engine.lock import LOCK_NAME
+
+    return [p for p in layout.root.iterdir() if p.name != LOCK_NAME]
+
+
+def check_output(layout: OutputLayout, fingerprint: dict[str, Any], input_path: Path, overwrite: bool) -> str:
+    """Decide, without changing anything, between a fresh run and a resume: ``"new"`` or ``"resume"``.
 
     An existing folder is resumed only if it was written by the same job (same
-    fingerprint); ``overwrite`` deletes it first, but only if it is an axonseg output
-    (has ``run.json``) or empty. The input is never inside the output.
+    fingerprint) and ``overwrite`` is not given; ``overwrite`` is allowed only on an
+    axonseg output (has ``run.json``) or an empty folder. The input is never inside the output.
     """
     root = layout.root.resolve()
     src = Path(input_path).resolve()
     if root == src or src.is_relative_to(root) or (src.is_dir() and root.is_relative_to(src)):
         raise OutputError(f"{layout.root}: output folder must not be the input or inside/around it ({input_path})")
+    if layout.root.exists() and not layout.root.is_dir():
+        raise OutputError(f"{layout.root}: exists and is not a folder")
     if not layout.root.exists():
         return "new"
     if layout.run_json.exists():
         if overwrite:
-            shutil.rmtree(layout.root)
             return "new"
-        previous = read_run_json(layout).get("fingerprint") or {}
+        try:
+            previous = read_run_json(layout)
+        except ValueError as e:
+            raise OutputError(f"{layout.run_json}: unreadable ({e}); use --overwrite") from e
+        if previous.get("status") == "initializing":
+            return "new"
+        previous = previous.get("fingerprint") or {}
         current = json.loads(json.dumps(fingerprint, default=str))
         if previous != current:
             diff = sorted(k for k in set(previous) | set(current) if previous.get(k) != current.get(k))
             raise OutputError(f"{layout.root}: holds a prediction with different settings/model/input "
                               f"(differs in {diff}); use another folder or --overwrite")
         return "resume"
-    if any(layout.root.iterdir()):
+    if _contents(layout):
         raise OutputError(f"{layout.root}: exists and is not an axonseg prediction (no run.json); "
                           f"refusing to write into or delete it")
     return "new"
+
+
+def clear_output(layout: OutputLayout) -> None:
+    """Delete everything in the output folder but the lock (call with the lock held, after check_output)."""
+    for p in _contents(layout):
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()

@@ -1,0 +1,59 @@
+"""What a prediction run depends on, to decide whether an output folder can be resumed.
+
+The input is identified by its path, shape and dtype, the size and modification time
+(ns) of every file it consists of, and a hash of the voxels of a few sample regions, so
+that an input overwritten in place with other content (even with the same size and a
+restored mtime, as long as a sample region changed) is not resumed into a folder that
+holds the old one's blocks.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SAMPLE_SIDE_VOX = 32
+
+# settings that do not change the output (how it is computed or shown, not what)
+NOT_IN_FINGERPRINT = ("runner", "dask_scheduler_address", "dask_workers", "num_threads", "preview",
+                      "write_tiff_slices", "pyramid_max_levels", "convert_input", "overlap_io", "runtime")
+
+
+def input_files_digest(path: str | Path) -> dict[str, Any]:
+    """Count, total bytes and a sha256 over (relative path, size, mtime_ns) of every file of ``path``."""
+    path = Path(path)
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    h, total = hashlib.sha256(), 0
+    for p in files:
+        st = os.stat(p)
+        total += st.st_size
+        h.update(f"{p.relative_to(path) if p != path else p.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return {"files": len(files), "bytes": total, "stat_sha256": h.hexdigest()}
+
+
+def sample_regions(shape_zyx, side: int = SAMPLE_SIDE_VOX) -> list[tuple[slice, ...]]:
+    """The 8 corners and the centre of the volume, ``side``-voxel cubes (cut to the volume)."""
+    out = []
+    for corner in itertools.product(*[(0, max(s - side, 0)) for s in shape_zyx]):
+        out.append(tuple(slice(a, min(a + side, s)) for a, s in zip(corner, shape_zyx)))
+    out.append(tuple(slice(max(s // 2 - side // 2, 0), min(s // 2 + side // 2 + 1, s)) for s in shape_zyx))
+    return out
+
+
+def content_sample_sha256(reader) -> str:
+    """sha256 of the voxels of :func:`sample_regions` read through ``reader``."""
+    h = hashlib.sha256()
+    for sl in sample_regions(reader.shape):
+        h.update(np.ascontiguousarray(np.asarray(reader[sl])).tobytes())
+    return h.hexdigest()
+
+
+def run_fingerprint(input_path: Path, reader, model_sha256: str, settings) -> dict[str, Any]:
+    s = {k: v for k, v in settings.to_dict().items() if k not in NOT_IN_FINGERPRINT}
+    return {"input": str(Path(input_path).resolve()), "shape_zyx": list(reader.shape), "dtype": str(reader.dtype),
+            "input_files": input_files_digest(input_path), "input_sample_sha256": content_sample_sha256(reader),
+            "model_sha256": model_sha256, "settings": s}
