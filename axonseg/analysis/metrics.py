@@ -73,6 +73,9 @@ def binarize(volume: np.ndarray, threshold: float | None = None) -> np.ndarray:
         probability threshold in [0, 1]: foreground where ``p >= threshold``.
     """
     volume = np.asarray(volume)
+    if volume.dtype.kind == "f" and not np.isfinite(volume).all():
+        bad = int(np.size(volume) - np.count_nonzero(np.isfinite(volume)))
+        raise ValueError(f"{bad} NaN or Inf voxel(s): neither axon nor background; fix the volume first")
     if threshold is None or volume.dtype == bool:
         return volume != 0
     if not 0.0 <= threshold <= 1.0:

@@ -31,7 +31,7 @@ def cube_bounds(center_zyx: Sequence[int], size_zyx: Sequence[int]) -> tuple[np.
     if center.shape != (3,) or size.shape != (3,):
         raise ValueError(f"center and size must have 3 values (z, y, x); got {center_zyx}, {size_zyx}")
     if np.any(size < 1):
-        raise ValueError(f"cube size must be positive, got {tuple(size)}")
+        raise ValueError(f"cube size (--size) must be positive, got {[int(v) for v in size]}")
     start = center - size // 2
     return start, start + size
 
@@ -116,7 +116,7 @@ def crop_cubes_to_folder(volume_path: str | Path, points_path: str | Path, out_d
     FileExistsError
         If a cube file exists and ``overwrite`` is False.
     """
-    from axonseg.annotate.points import read_points
+    from axonseg.annotate.points import PointsError, read_points
     from axonseg.io import open_volume, write_tiff
 
     volume, info = open_volume(volume_path)
@@ -127,8 +127,14 @@ def crop_cubes_to_folder(volume_path: str | Path, points_path: str | Path, out_d
         lists.append(("artifacts", artifact_points_path))
     errors: list[str] = []
     existing: list[str] = []
+    first_list: dict[tuple[int, ...], Path] = {}
     for sub, path in lists:
         points = read_points(path)
+        for point in map(tuple, points.tolist()):
+            if point in first_list:
+                raise PointsError(f"{path}: point (z, y, x) {point} is also in {first_list[point]}; the same cube "
+                                  "would be both an axon and an artifact cube: remove one")
+        first_list.update({tuple(p): Path(path) for p in points.tolist()})
         for k, point in enumerate(points):
             target = out_dir / sub / f"volume-{first_id + k}.tiff"
             start, stop = cube_bounds(point, size_zyx)

@@ -79,6 +79,7 @@ def parse_points(text: str, source: str = "<points>") -> np.ndarray:
             f"{source}: header {header} has neither ImageJ columns X, Y, Slice nor z, y, x"
         )
     points = []
+    seen: dict[tuple[int, ...], int] = {}
     for line_no, row in enumerate(rows[1:], start=2):
         if len(row) <= max(columns):
             raise PointsError(f"{source}, line {line_no}: expected {len(header)} columns, got {len(row)}")
@@ -91,7 +92,12 @@ def parse_points(text: str, source: str = "<points>") -> np.ndarray:
             zyx[0] -= 1
         if min(zyx) < 0:
             raise PointsError(f"{source}, line {line_no}: negative coordinate {zyx}")
-        points.append([math.floor(v) for v in zyx])
+        voxel = tuple(math.floor(v) for v in zyx)
+        if voxel in seen:
+            raise PointsError(f"{source}, lines {seen[voxel]} and {line_no}: duplicate point (z, y, x) {voxel}; "
+                              "it would crop the same cube twice (and leak it across folds): remove one")
+        seen[voxel] = line_no
+        points.append(list(voxel))
     if not points:
         raise PointsError(f"{source}: header only, no points")
     logger.info("%s: %d points (%s)", source, len(points), kind)

@@ -31,16 +31,11 @@ from axonseg.errors import AxonsegError, UsageError
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-#: Messages of ``OSError``s worth a hint (errno -> hint).
+#: Hints added to ``OSError`` messages whose wording alone does not say what to do (errno -> hint).
 _OS_HINTS = {
-    errno.ENOSPC: "the disk is full",
-    errno.EROFS: "the file system is read-only",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "operation not permitted (immutable or protected path?)",
+    errno.ENOSPC: "the disk is full: free space, then rerun the same command to resume",
+    errno.EPERM: "immutable or protected path?",
     errno.ENOTDIR: "a parent of this path is a file, not a folder",
-    errno.EISDIR: "this path is a folder, expected a file",
-    errno.EEXIST: "already exists",
-    errno.ENOENT: "no such file or folder",
 }
 
 
@@ -61,7 +56,7 @@ def describe_os_error(exc: OSError) -> str:
     where = ": ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
     problem = exc.strerror or str(exc)
     hint = _OS_HINTS.get(exc.errno or -1)
-    if hint and hint.lower() not in problem.lower():
+    if hint:
         problem = f"{problem} ({hint})"
     return f"{where}: {problem}" if where else problem
 
@@ -91,7 +86,10 @@ def run_command(name: str, parser: Callable[[], argparse.ArgumentParser],
     prog = f"axonseg {name}"
     p = parser()
     p.prog = prog
-    args = p.parse_args(argv)  # argparse exits 2 with its own one-line usage message
+    try:
+        args = p.parse_intermixed_args(argv)  # usage errors: argparse prints usage + one line
+    except SystemExit as exc:  # 2 (usage) or 0 (--help): returned, so that main(argv) never exits
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     debug = os.environ.get("AXONSEG_DEBUG", "") not in ("", "0")
     try:

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from axonseg.errors import AxonsegError
+
 logger = logging.getLogger(__name__)
 
 SCHEMES = ("nonCT", "CT", "CT2", "noNorm")
@@ -61,6 +63,7 @@ class NormalizationParams:
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """Normalise raw intensities (float32 out) with the stored statistics."""
+        check_finite(x)
         x = np.asarray(x, dtype=np.float32)
         if self.scheme == "noNorm":
             return x
@@ -74,8 +77,35 @@ class NormalizationParams:
         return y.astype(np.float32, copy=False)
 
 
+class NonFiniteInputError(AxonsegError, ValueError):
+    """The input volume holds NaN or Inf voxels (they would turn whole patches into NaN)."""
+
+
+def check_finite(x: np.ndarray) -> None:
+    """Raise :class:`NonFiniteInputError` if a float array holds NaN or Inf (integers always pass)."""
+    x = np.asarray(x)
+    if x.dtype.kind in "fc" and not np.isfinite(x).all():
+        bad = int(x.size - np.count_nonzero(np.isfinite(x)))
+        raise NonFiniteInputError(f"the input volume holds NaN or Inf voxels ({bad} in a region of shape "
+                                  f"{tuple(x.shape)}); replace them (e.g. by 0) before predicting")
+
+
+def check_finite_volume(volume_zyx, path) -> None:
+    """For a float volume (a dask or numpy array): raise :class:`NonFiniteInputError` naming ``path``
+    if any voxel is NaN or Inf. One extra read of float inputs; integer inputs cost nothing."""
+    if np.dtype(volume_zyx.dtype).kind not in "fc":
+        return
+    import dask.array as da
+
+    bad = int((~da.isfinite(da.asarray(volume_zyx))).sum().compute())
+    if bad:
+        raise NonFiniteInputError(f"{path}: {bad} NaN or Inf voxel(s) in the input volume; replace them "
+                                  "(e.g. by 0) before predicting")
+
+
 def per_patch_zscore(batch: np.ndarray) -> np.ndarray:
     """z-score every patch of ``batch`` (N, 1, z, y, x) with its own mean and std."""
+    check_finite(batch)
     b = np.asarray(batch, dtype=np.float32)
     axes = tuple(range(1, b.ndim))
     mean = b.mean(axis=axes, keepdims=True, dtype=np.float64)
@@ -119,9 +149,11 @@ def image_statistics(volume_zyx, params: NormalizationParams, max_sample_voxels:
     """
     n, s1, s2 = 0, 0.0, 0.0
     for sl in _sample_regions(tuple(volume_zyx.shape), max_sample_voxels, cube_vox):
-        x = params.clip(np.asarray(volume_zyx[sl], dtype=np.float64))
+        raw = np.asarray(volume_zyx[sl])
+        check_finite(raw)
+        x = params.clip(raw.astype(np.float64))
         if params.mask_zero:
-            x = x[np.asarray(volume_zyx[sl]) != 0]
+            x = x[raw != 0]
         n += x.size
         s1 += float(x.sum())
         s2 += float(np.square(x).sum())

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from axonseg.io.atomic import check_replace_target, staged_folder
 from axonseg.io.ome_zarr import ZarrFormat, build_pyramid, create_ome_zarr, num_pyramid_levels, write_unit
-from axonseg.io.volume import VolumeError, is_zarr_path, open_volume, sorted_slice_files
+from axonseg.io.volume import VolumeError, is_zarr_path, open_volume, slice_folder_header
 
 logger = logging.getLogger(__name__)
 
@@ -30,12 +30,7 @@ class _SliceFolderReader:
     """Reads (z0:z1, y0:y1, :) from a folder of 2-D TIFFs without decoding whole slices."""
 
     def __init__(self, folder: Path):
-        self.files = sorted_slice_files(folder)
-        with tifffile.TiffFile(self.files[0]) as tf:
-            page = tf.pages[0]
-            self.shape2d, self.dtype = tuple(page.shape), np.dtype(page.dtype)
-        if len(self.shape2d) != 2:
-            raise VolumeError(f"{self.files[0]}: expected a 2-D slice, got shape {self.shape2d}")
+        self.files, self.shape2d, self.dtype = slice_folder_header(folder)
         self.shape = (len(self.files),) + self.shape2d
 
     def read(self, z0: int, z1: int, y0: int, y1: int) -> np.ndarray:
@@ -104,6 +99,10 @@ def convert_to_ome_zarr(src: str | Path, dst: str | Path, voxel_size_um: Sequenc
     src, dst = Path(src), Path(dst)
     if not src.exists():
         raise VolumeError(f"{src}: no such file or folder")
+    if len(chunk_shape_zyx) != 3 or min(chunk_shape_zyx) < 1:
+        raise ValueError(f"chunk shape (--chunk) must be 3 positive whole numbers (z y x), got {list(chunk_shape_zyx)}")
+    if max_levels < 1:
+        raise ValueError(f"pyramid levels (--levels) must be >= 1, got {max_levels}")
     check_replace_target(dst, [src], overwrite, is_ours=is_converted_zarr)
     shape, dtype, read, recorded = _reader(src, dataset)
     voxel = tuple(float(v) for v in (voxel_size_um or recorded or ()))
@@ -121,7 +120,13 @@ def convert_to_ome_zarr(src: str | Path, dst: str | Path, voxel_size_um: Sequenc
         rows = [(z, y) for z in range(0, shape[0], cz) for y in range(0, shape[1], cy)]
         for z, y in tqdm(rows, desc=f"convert {src.name}", unit="chunk-row", disable=not progress):
             z1, y1 = min(z + cz, shape[0]), min(y + cy, shape[1])
-            level0[z:z1, y:y1, :] = read(z, z1, y, y1)
+            try:
+                block = read(z, z1, y, y1)
+            except (ValueError, OSError) as exc:
+                if isinstance(exc, VolumeError):
+                    raise
+                raise VolumeError(f"{src}: cannot read slices {z}..{z1 - 1}, rows {y}..{y1 - 1}: {exc}") from exc
+            level0[z:z1, y:y1, :] = block
         build_pyramid(tmp)
     logger.info("converted %s %s %s -> %s (%d levels, voxel %s um)", src, shape, dtype, dst, levels, voxel)
     return dst

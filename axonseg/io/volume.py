@@ -47,7 +47,58 @@ def sorted_slice_files(folder: Path) -> list[Path]:
     numbers = [_last_number(p.name) for p in files]
     if len(set(numbers)) != len(numbers):
         raise VolumeError(f"{folder}: two slices share the same number; cannot order them")
+    missing = sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))
+    if missing:
+        shown = ", ".join(str(n) for n in missing[:10]) + (" ..." if len(missing) > 10 else "")
+        raise VolumeError(f"{folder}: slice number(s) {shown} missing between {numbers[0]} and {numbers[-1]} "
+                          f"({len(missing)} gap(s)); a volume needs every slice")
     return files
+
+
+def tiff_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
+    """(page shape, dtype, number of pages) of a TIFF, from its header only.
+
+    Checks what can be checked without decoding: that it is a TIFF, that every page has
+    the first page's shape and dtype, and that no page's data lies beyond the end of the
+    file (a truncated copy). Raises :class:`VolumeError` naming the file.
+    """
+    import tifffile
+
+    size = path.stat().st_size
+    try:
+        with tifffile.TiffFile(path) as tf:
+            pages = list(tf.pages)
+            if not pages:
+                raise VolumeError(f"{path}: TIFF file without images")
+            shape, dtype = tuple(pages[0].shape), np.dtype(pages[0].dtype)
+            for i, page in enumerate(pages):
+                if tuple(page.shape) != shape or np.dtype(page.dtype) != dtype:
+                    raise VolumeError(f"{path}: page {i} is {page.shape} {page.dtype}, page 0 is {shape} {dtype}")
+                ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts)]
+                if ends and max(ends) > size:
+                    raise VolumeError(f"{path}: truncated: page {i}'s data ends at byte {max(ends)}, "
+                                      f"the file has {size} bytes")
+    except VolumeError:
+        raise
+    except (tifffile.TiffFileError, ValueError, OSError, IndexError, KeyError) as exc:
+        raise VolumeError(f"{path}: not a readable TIFF file ({exc})") from exc
+    return shape, dtype, len(pages)
+
+
+def slice_folder_header(folder: Path) -> tuple[list[Path], tuple[int, int], np.dtype]:
+    """Ordered slice files of ``folder`` with their common 2-D shape and dtype (headers only)."""
+    files = sorted_slice_files(folder)
+    shape, dtype = None, None
+    for path in files:
+        page_shape, page_dtype, _ = tiff_header(path)
+        if len(page_shape) != 2:
+            raise VolumeError(f"{path}: expected a 2-D slice, got shape {page_shape}")
+        if shape is None:
+            shape, dtype = page_shape, page_dtype
+        elif (page_shape, page_dtype) != (shape, dtype):
+            raise VolumeError(f"{path}: slice is {page_shape} {page_dtype}, expected {shape} {dtype} "
+                              f"like {files[0].name}")
+    return files, shape, dtype
 
 
 def is_zarr_path(path: Path) -> bool:
@@ -58,26 +109,18 @@ def is_zarr_path(path: Path) -> bool:
 def _open_slice_folder(folder: Path) -> tuple[da.Array, VolumeInfo]:
     from axonseg.io.tiff import read_tiff
 
-    files = sorted_slice_files(folder)
-    first = read_tiff(files[0])
-    if first.ndim != 2:
-        raise VolumeError(f"{files[0]}: expected a 2-D slice, got shape {first.shape}")
+    files, shape, dtype = slice_folder_header(folder)
 
     def load(path: Path) -> np.ndarray:
         arr = read_tiff(path)
-        if arr.shape != first.shape or arr.dtype != first.dtype:
-            raise VolumeError(
-                f"{path}: slice has shape {arr.shape} {arr.dtype}, "
-                f"expected {first.shape} {first.dtype} like {files[0].name}"
-            )
+        if arr.shape != shape or arr.dtype != dtype:
+            raise VolumeError(f"{path}: slice has shape {arr.shape} {arr.dtype}, "
+                              f"expected {shape} {dtype} like {files[0].name}")
         return arr
 
-    slices = [
-        da.from_delayed(_delayed(load)(p), shape=first.shape, dtype=first.dtype)
-        for p in files
-    ]
+    slices = [da.from_delayed(_delayed(load)(p), shape=shape, dtype=dtype) for p in files]
     arr = da.stack(slices, axis=0)
-    info = VolumeInfo(folder, tuple(arr.shape), first.dtype, None, "tiff-slices")
+    info = VolumeInfo(folder, tuple(arr.shape), dtype, None, "tiff-slices")
     return arr, info
 
 
@@ -91,13 +134,15 @@ def _open_tiff_stack(path: Path) -> tuple[da.Array, VolumeInfo]:
     import tifffile
     import zarr
 
+    page_shape, _, n_pages = tiff_header(path)
+    if n_pages == 1 and len(page_shape) == 2:
+        raise VolumeError(f"{path}: a 2-D image {page_shape}, not a 3-D stack (z, y, x); "
+                          "put single slices in a folder of numbered slices")
     store = tifffile.imread(path, aszarr=True)
     z = zarr.open(store, mode="r")
     if isinstance(z, zarr.Group):
         z = z["0"]
     arr = da.from_zarr(z)
-    if arr.ndim == 2:
-        arr = arr[None]
     if arr.ndim != 3:
         raise VolumeError(f"{path}: expected a 3-D stack (z, y, x), got shape {arr.shape}")
     from axonseg.io.tiff import tiff_voxel_size_um
