@@ -17,6 +17,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk", type=int, nargs=3, default=(64, 128, 128), metavar=("Z", "Y", "X"))
     p.add_argument("--levels", type=int, default=5, help="pyramid levels at most")
     p.add_argument("--dataset", help="HDF5 dataset name")
+    p.add_argument("--ngff", choices=["0.4", "0.5"], default="0.5",
+                   help="OME-Zarr version: 0.5 on zarr v3 (default), 0.4 on zarr v2 (Fiji n5-zarr, "
+                        "BigDataViewer, MoBIE)")
+    p.add_argument("--shard", type=int, nargs=3, metavar=("Z", "Y", "X"),
+                   help="zarr v3 shard shape, a whole multiple of --chunk (fewer files on HPC file systems)")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -24,9 +29,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     from axonseg.io.convert import convert_to_ome_zarr
+    from axonseg.io.ome_zarr import ZarrFormat
 
+    fmt = ZarrFormat(args.ngff, tuple(args.shard) if args.shard else None)
     out = convert_to_ome_zarr(args.input, args.output, args.voxel_size_um, tuple(args.chunk), args.levels,
-                              dataset=args.dataset, overwrite=args.overwrite, progress=not args.quiet)
+                              dataset=args.dataset, overwrite=args.overwrite, progress=not args.quiet, fmt=fmt)
     print(out)
     return 0
 

@@ -23,6 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--atlas", type=Path, help="registered atlas annotation (region ids) on the same grid")
     p.add_argument("--region-names", type=Path,
                    help="CSV with columns id,name (e.g. BrainGlobe structures.csv)")
+    p.add_argument("--ngff", choices=["0.4", "0.5"], default="0.5",
+                   help="OME-Zarr version of the maps: 0.5 on zarr v3 (default), 0.4 on zarr v2 (Fiji, MoBIE)")
     return p
 
 
@@ -36,7 +38,10 @@ def _run(args: argparse.Namespace) -> int:
                                    "voxel_size_um": tuple(args.voxel_size_um) if args.voxel_size_um
                                    else None}.items() if v is not None}
     settings = dataclasses.replace(settings, **overrides)
-    summary = run_density(args.input, args.out, settings, args.atlas, args.region_names)
+    from axonseg.io.ome_zarr import ZarrFormat
+
+    summary = run_density(args.input, args.out, settings, args.atlas, args.region_names,
+                          fmt=ZarrFormat(args.ngff))
     print(f"{args.out}: grid {summary['grid_shape']} of {summary['cell_size_um']} µm cells, "
           f"total skeleton length {summary['total_length_um'] / 1000:.1f} mm")
     return 0
