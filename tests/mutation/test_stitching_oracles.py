@@ -40,6 +40,22 @@ def test_lattice_starts_match_hand_written_starts(shape, patch, step, starts):
                                     for s, p in zip(shape, patch))
 
 
+def test_lattice_equals_nnunet_v1s_step_rule_on_random_shapes():
+    """Kills: any drift of our step rule from nnU-Net v1's (``_compute_steps_for_sliding_window``,
+    called here only as the reference) over 300 random volume/patch/step combinations."""
+    from nnunet.network_architecture.neural_network import SegmentationNetwork
+
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        patch = tuple(int(p) for p in rng.integers(4, 64, 3))
+        shape = tuple(int(s) for s in rng.integers(1, 300, 3))
+        step = float(rng.choice([0.25, 0.33, 0.5, 0.6, 0.75, 0.9, 1.0]))
+        lattice = build_lattice(shape, patch, step)
+        padded = tuple(max(s, p) for s, p in zip(shape, patch))
+        theirs = SegmentationNetwork._compute_steps_for_sliding_window(patch, padded, step)
+        assert [list(a) for a in lattice.starts_zyx] == [[int(t) for t in a] for a in theirs], (shape, patch, step)
+
+
 @pytest.mark.parametrize("patch, sigma_scale", [((32, 32, 32), 1 / 8), ((16, 48, 24), 1 / 8), ((20, 20, 20), 1 / 4)])
 def test_gaussian_is_the_closed_form_and_nnunet_v1s(patch, sigma_scale):
     """Kills: a wrong Gaussian (sigma, centre, normalisation, zero floor). nnU-Net v1 filters a delta at
