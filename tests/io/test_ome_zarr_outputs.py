@@ -197,3 +197,23 @@ def test_bad_format_options_are_refused_with_the_option_named():
         PredictSettings(chunk_shape_vox=(16, 16, 16), block_shape_vox=(32, 32, 32), shard_shape_vox=(24, 16, 16))
     with pytest.raises(ValueError, match="shard_shape_vox"):
         PredictSettings(chunk_shape_vox=(16, 16, 16), block_shape_vox=(32, 32, 32), shard_shape_vox=(64, 16, 16))
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_ome_zarr_py_reads_the_mask_as_a_label_of_the_image(tmp_path, version):
+    """ome-zarr-py's reader (what napari-ome-zarr turns into layers) finds the image, then the mask
+    under labels/ as a Label node with our colours and the image's transformations."""
+    from ome_zarr.io import parse_url
+    from ome_zarr.reader import Label, Multiscales, Reader
+
+    path = tmp_path / "probability.ome.zarr"
+    create_ome_zarr(path, (64, 70, 80), (16, 32, 32), np.uint8, (4, 2, 2), 3, "probability", fmt=ZarrFormat(version))
+    create_label(path, "mask")
+    nodes = {Path(str(n.zarr.path)).relative_to(tmp_path).as_posix(): n for n in Reader(parse_url(str(path)))()}
+    image, mask = nodes["probability.ome.zarr"], nodes["probability.ome.zarr/labels/mask"]
+    assert image.load(Multiscales) is not None and image.load(Label) is None
+    assert mask.load(Label) is not None and len(mask.data) == 3
+    assert mask.metadata["color"] == {0: [0.0, 0.0, 0.0, 0.0], 255: [1.0, 0.0, 1.0, 1.0]}
+    assert mask.metadata["coordinateTransformations"] == image.metadata["coordinateTransformations"]
+    assert image.metadata["coordinateTransformations"][2] == [{"type": "scale", "scale": [16.0, 8.0, 8.0]},
+                                                             {"type": "translation", "translation": [6.0, 3.0, 3.0]}]
