@@ -14,12 +14,14 @@ import os
 import socket
 from pathlib import Path
 
+from axonseg.errors import AxonsegError
+
 logger = logging.getLogger(__name__)
 
 LOCK_NAME = ".axonseg.lock"
 
 
-class LockError(RuntimeError):
+class LockError(AxonsegError, RuntimeError):
     """The folder is locked by another running process."""
 
 

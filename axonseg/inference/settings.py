@@ -74,7 +74,7 @@ class PredictSettings(SettingsBase):
     tissue_threshold
         Mean intensity (raw units) above which a low-resolution cell is tissue; ``None``:
         automatic (Otsu on log intensities, used only when background and tissue differ
-        by >= 2x, otherwise everything is tissue).
+        by >= 3x, otherwise everything is tissue).
     tissue_downsample_vox
         Cell side of the low-resolution view (voxels).
     tissue_margin_vox

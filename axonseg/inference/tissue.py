@@ -10,7 +10,7 @@ stitching), so voxels covered only by skipped patches get probability 0.
 
 Automatic threshold (``threshold=None``): Otsu's threshold on ``log(1 + mean)`` of the
 cells, used only when it separates two clearly different populations (mean of the bright
-class >= ``MIN_CLASS_RATIO`` x the mean of the dark class, and the dark class >= 1 % of
+class >= ``MIN_CLASS_RATIO`` (3) x the mean of the dark class, and the dark class >= 1 % of
 the cells). Otherwise (e.g. a crop that is all tissue) every cell counts as tissue.
 Light-sheet background outside a cleared brain sits near the camera offset, several
 times darker than autofluorescent tissue, so the two classes separate by far more.
@@ -27,7 +27,7 @@ from axonseg.engine import BlockTask, Region, grid_blocks, run_serial
 
 logger = logging.getLogger(__name__)
 
-MIN_CLASS_RATIO = 2.0
+MIN_CLASS_RATIO = 3.0
 
 
 @dataclass(frozen=True)
