@@ -1,0 +1,111 @@
+"""Plant each bug of issue 11 (defect 9) and check that the tests in tests/mutation kill it.
+
+Not a test (pytest does not collect it); run it by hand after changing the code or the tests::
+
+    .venv/bin/python tests/mutation/plant_bugs.py            # all mutants
+    .venv/bin/python tests/mutation/plant_bugs.py cutmix     # those whose name contains "cutmix"
+
+Each mutant is a text replacement in one source file. It is applied to a throw-away copy of the
+committed tree (``git archive HEAD``) plus the working tree's ``tests/``, never to the working
+tree itself; the killing tests run there and must fail. A mutant whose source text is gone
+(the code was refactored) is reported as STALE: rewrite its replacement for the new code.
+Exit status 1 if any mutant survived or is stale.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+M = "tests/mutation/"
+MUTANTS = [
+ ("lattice ignores step_fraction (build_lattice)", "axonseg/inference/lattice.py",
+  "_compute_steps_for_sliding_window(patch, padded, step_fraction)", "_compute_steps_for_sliding_window(patch, padded, 0.5)",
+  [M + "test_stitching_oracles.py"]),
+ ("lattice ignores step_fraction (predict job)", "axonseg/inference/blockjob.py",
+  "build_lattice(self.shape_zyx, self.patch_size_zyx, self.settings.step_fraction)", "build_lattice(self.shape_zyx, self.patch_size_zyx)",
+  [M + "test_stitching_oracles.py"]),
+ ("done-marker written before the block's data", "axonseg/inference/blockjob.py",
+  """        _write(job, block, prob)
+        log_write(layout, index)
+    seconds = time.perf_counter() - t0
+    mark_done(layout, index, {""",
+  """        mark_done(layout, index, {})
+        _write(job, block, prob)
+        log_write(layout, index)
+    seconds = time.perf_counter() - t0
+    mark_done(layout, index, {""",
+  [M + "test_resume_kills.py"]),
+ ("restart from status initializing removed", "axonseg/inference/pipeline.py",
+  """    elif state.read_run_json(layout).get("status") == "initializing":
+        mode = "new\"""", """    elif False:
+        mode = "new\"""",
+  [M + "test_resume_kills.py"]),
+ ("histogram matching skipped, still called matched", "axonseg/cubes/create_data.py",
+  "source = match_histogram(raw, read_tiff(reference))", "source = image",
+  [M + "test_create_data_mutants.py"]),
+ ("mask_zero dropped in apply", "axonseg/inference/normalization.py",
+  "        if self.mask_zero:\n            y = np.where", "        if False:\n            y = np.where",
+  [M + "test_mask_zero.py"]),
+ ("mask_zero dropped in statistics", "axonseg/inference/normalization.py",
+  "        if params.mask_zero:\n            x = x[", "        if False:\n            x = x[",
+  [M + "test_mask_zero.py"]),
+ ("mask_zero dropped from the plan", "axonseg/inference/weights.py",
+  "return NormalizationParams(scheme, mask_zero=plan.use_mask_for_norm)", "return NormalizationParams(scheme)",
+  [M + "test_mask_zero.py"]),
+ ("cl-precision empty prediction -> 1", "axonseg/analysis/metrics.py",
+  "cl_precision = _ratio(int(np.count_nonzero(skel_pred & near_truth)), n_sp, n_st == 0)",
+  "cl_precision = _ratio(int(np.count_nonzero(skel_pred & near_truth)), n_sp, True)",
+  [M + "test_cl_precision_empty.py"]),
+ ("cutmix box from artifact (random_box)", "axonseg/cubes/cutmix.py",
+  """        hi_edge = min(max(1, int(round(max_fraction * p))), p, a)
+        lo_edge = min(max(1, int(round(min_fraction * p))), hi_edge)""",
+  """        hi_edge = min(max(1, int(round(max_fraction * a))), p, a)
+        lo_edge = min(max(1, int(round(min_fraction * a))), hi_edge)""",
+  [M + "test_create_data_mutants.py"]),
+ ("cutmix box from artifact (create_data call)", "axonseg/cubes/create_data.py",
+  "box = random_box(img.shape, artifact.shape, rng,", "box = random_box(artifact.shape, artifact.shape, rng,",
+  [M + "test_create_data_mutants.py"]),
+ ("safe unpickler allows every global", "axonseg/nnunet_v1/plans.py",
+  "        if (module, name) in _ALLOWED:\n", "        if True:\n",
+  [M + "test_safe_unpickler.py"]),
+]
+
+
+def main(only: list[str]) -> int:
+    bad = 0
+    with tempfile.TemporaryDirectory(prefix="axonseg-mutants-") as tmp:
+        snap = Path(tmp)
+        archive = subprocess.run(["git", "archive", "HEAD"], cwd=REPO, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(snap)], input=archive, check=True)
+        shutil.rmtree(snap / "tests")
+        shutil.copytree(REPO / "tests", snap / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+        for name, rel, old, new, tests in MUTANTS:
+            if only and not any(o in name for o in only):
+                continue
+            path = snap / rel
+            original = path.read_text()
+            if original.count(old) != 1:
+                print(f"STALE     {name}: its source text is not (exactly once) in {rel}")
+                bad += 1
+                continue
+            path.write_text(original.replace(old, new))
+            try:
+                run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:warnings", "-p",
+                                      "no:cacheprovider", *tests], cwd=snap, capture_output=True, text=True)
+            finally:
+                path.write_text(original)
+            killed = run.returncode == 1
+            bad += not killed
+            print(f"{'KILLED  ' if killed else 'SURVIVED'}  {name}")
+            for line in run.stdout.splitlines():
+                if line.startswith("FAILED") or line.startswith("ERROR") or " passed" in line or " failed" in line:
+                    print("          " + line[:160])
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
