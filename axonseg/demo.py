@@ -18,9 +18,7 @@ itself (create-data, plan, train) finish by writing a small JSON marker in ``<wo
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
 import logging
 import os
 import resource
@@ -33,8 +31,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import SimpleITK as sitk
 
+from axonseg.io.files import open_log, read_bytes, read_csv_dicts, read_json, read_text, write_json
+from axonseg.io.info import FileFormatError
+from axonseg.io.nifti import read_nifti
 from axonseg.nnunet_v1.commands import console_script, run_nnunet
 from axonseg.nnunet_v1.env import NnunetPaths
 from axonseg.nnunet_v1.task import write_raw_task
@@ -111,10 +111,12 @@ class Steps:
         self.ran = False  # a step ran: later steps are not reused
 
     def _recorded(self) -> dict[str, dict[str, float]]:
-        try:
-            data = json.loads(self.record_file.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
+        if not self.record_file.is_file():
             return {}
+        try:
+            data = read_json(self.record_file)
+        except FileFormatError:
+            return {}  # a damaged timing record only loses the recorded seconds
         return {k: (v if isinstance(v, dict) else {"seconds": v}) for k, v in data.items()
                 if isinstance(v, (dict, int, float))}
 
@@ -122,9 +124,7 @@ class Steps:
         data = self._recorded()
         data[name] = {"seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3)}
         self.record_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = partial_path(self.record_file)
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
-        os.replace(tmp, self.record_file)
+        write_json(self.record_file, data)
 
     def run(self, name: str, output: Path, fn: Callable[[Path], Any], resume_partial: bool = False,
             valid: Callable[[Path], bool] | None = None) -> StepReport:
@@ -169,20 +169,19 @@ def run_command(args: list[Any], log: Path, env: dict[str, str] | None = None) -
     args = [str(a) for a in args]
     log.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    with open(log, "w") as f:
+    with open_log(log) as f:
         f.write(f"$ {shlex.join(args)}\n")
         f.flush()
         proc = subprocess.run([console_script(args[0])] + args[1:], env={**os.environ, **(env or {})},
                               stdout=f, stderr=subprocess.STDOUT)
     if proc.returncode != 0:
-        tail = "\n".join(log.read_text(errors="replace").replace("\r", "\n").strip().splitlines()[-15:])
+        tail = "\n".join(read_text(log, errors="replace").replace("\r", "\n").strip().splitlines()[-15:])
         raise DemoError(f"`{shlex.join(args)}` failed with exit code {proc.returncode} (log: {log}):\n{tail}")
     return time.perf_counter() - start
 
 
 def write_marker(path: Path, /, **info: Any) -> None:
-    path.write_text(json.dumps({k: (str(v) if isinstance(v, Path) else v) for k, v in info.items()},
-                               indent=2) + "\n")
+    write_json(path, {k: (str(v) if isinstance(v, Path) else v) for k, v in info.items()})
 
 
 # --------------------------------------------------------------------------- real demo
@@ -252,8 +251,7 @@ class RealDemoResult:
 
 def read_points_csv(path: Path) -> list[tuple[int, int, int]]:
     """``z,y,x`` rows of a point list."""
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = read_csv_dicts(path)
     if not rows or set(rows[0]) != {"z", "y", "x"}:
         raise ValueError(f"{path}: expected a CSV with header z,y,x and at least one point")
     return [(int(r["z"]), int(r["y"]), int(r["x"])) for r in rows]
@@ -293,17 +291,13 @@ def _model_result(name: str, pred_dir: Path, density_dir: Path, seconds: float |
     prob, info = open_volume(pred_dir / "probability.ome.zarr")
     # density thresholds p >= 0.5 the same way
     fraction = float(prob.map_blocks(lambda b: binarize(b, 0.5), dtype=bool).mean().compute())
-    density = json.loads((density_dir / "density.json").read_text())
+    density = read_json(density_dir / "density.json")
     return ModelResult(name, pred_dir, pred_dir / "preview.png", seconds, int(np.prod(info.shape_zyx)), fraction,
                        density["total_length_um"] / 1000.0)
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return hashlib.sha256(read_bytes(path)).hexdigest()
 
 
 def run_real_demo(workdir: Path, s: RealDemoSettings = RealDemoSettings(),
@@ -386,13 +380,13 @@ def run_real_demo(workdir: Path, s: RealDemoSettings = RealDemoSettings(),
         log = logs / "train.log"
         seconds = run_command(["nnUNet_train", "3d_fullres", s.trainer, s.task, s.fold, "-pretrained_weights", starter],
                               log, env)
-        if "Loading pretrained weights" not in log.read_text(errors="replace"):
+        if "Loading pretrained weights" not in read_text(log, errors="replace"):
             raise DemoError(f"{log}: nnUNet_train did not report 'Loading pretrained weights' from {starter}")
         write_marker(tmp, result_folder=result_folder, pretrained_weights=starter,
                      pretrained_weights_sha256=starter_sha, seconds=seconds)
 
     def same_starter(marker: Path) -> bool:  # fine-tuned from this starter model (and so all after it)
-        return json.loads(marker.read_text()).get("pretrained_weights_sha256") == starter_sha
+        return read_json(marker).get("pretrained_weights_sha256") == starter_sha
 
     steps.run(f"nnUNet_train {s.trainer}", markers / "train.json", train, valid=same_starter)
     finetuned = work / "models" / "finetuned.pth"
@@ -503,7 +497,7 @@ def run_demo(workdir: Path, s: DemoSettings = DemoSettings(),
          "-m", "3d_fullres", "-f", s.fold], paths, logs / "predict.log"))
     scores = {}
     for case in truth:
-        pred = sitk.GetArrayFromImage(sitk.ReadImage(str(pred_dir / f"{case}.nii.gz")))
+        pred = read_nifti(pred_dir / f"{case}.nii.gz")
         # chance: a random mask with the prediction's foreground fraction
         chance = dice(np.random.default_rng(0).random(pred.shape) < pred.mean(), truth[case])
         scores[case] = (dice(pred, truth[case]), chance)

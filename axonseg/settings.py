@@ -145,22 +145,10 @@ class SettingsBase:
     @classmethod
     def from_yaml(cls: type[S], path: str | Path, **overrides: Any) -> S:
         """Read a YAML mapping of field names; ``overrides`` that are not ``None`` win over the file."""
-        import yaml
+        from axonseg.io.files import read_yaml
 
         path = Path(path)
-        try:
-            text = path.read_text()
-        except FileNotFoundError:
-            raise SettingsError(f"{path}: settings file not found") from None
-        except UnicodeDecodeError:
-            raise SettingsError(f"{path}: not a text (YAML) file") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise SettingsError(f"{path}: YAML syntax error{at}: {problem}") from None
+        data = read_yaml(path)
         data = {} if data is None else data
         if not isinstance(data, dict):
             raise SettingsError(f"{path}: expected a mapping of {cls.settings_kind}, got {type(data).__name__}")

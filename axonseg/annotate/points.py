@@ -109,4 +109,10 @@ def read_points(path: str | Path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise PointsError(f"{path}: no such point-list file")
-    return parse_points(path.read_text(encoding="utf-8-sig"), source=str(path))
+    from axonseg.io.files import read_text
+
+    try:
+        text = read_text(path, encoding="utf-8-sig")
+    except ValueError as exc:
+        raise PointsError(str(exc)) from None
+    return parse_points(text, source=str(path))

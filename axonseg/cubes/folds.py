@@ -10,8 +10,6 @@ no fold validates on copies of its training cubes. ``nnUNet_plan_and_preprocess`
 from __future__ import annotations
 
 import logging
-import pickle
-import shutil
 from collections import OrderedDict
 from pathlib import Path
 from typing import Mapping
@@ -64,10 +62,9 @@ def make_splits(case_groups: Mapping[str, str], group_fold: Mapping[str, int], n
 
 def write_splits(path: Path, splits: list) -> Path:
     """Pickle ``splits`` (protocol 4, deterministic bytes)."""
-    path = Path(path)
-    with open(path, "wb") as f:
-        pickle.dump(splits, f, protocol=4)
-    return path
+    from axonseg.io.files import write_pickle
+
+    return write_pickle(Path(path), splits, protocol=4)
 
 
 def install_splits(task_dir: str | Path, preprocessed_base: str | Path, overwrite: bool = False) -> Path:
@@ -75,17 +72,20 @@ def install_splits(task_dir: str | Path, preprocessed_base: str | Path, overwrit
 
     Run it before or after ``nnUNet_plan_and_preprocess``; the folder is created if missing.
     """
+    from axonseg.io.atomic import atomic_file
+    from axonseg.io.files import read_bytes
+
     task_dir = Path(task_dir)
     source = task_dir / SPLITS_FILE
     if not source.is_file():
         raise FileNotFoundError(f"{source}: no splits file; was this task made by create_data?")
     target_dir = Path(preprocessed_base) / task_dir.name
     target = target_dir / SPLITS_FILE
-    if target.exists() and not overwrite and target.read_bytes() != source.read_bytes():
+    data = read_bytes(source)
+    if target.exists() and not overwrite and read_bytes(target) != data:
         raise FileExistsError(f"{target}: a different splits file exists; pass --overwrite to replace it")
     target_dir.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".tmp-{SPLITS_FILE}")
-    shutil.copyfile(source, tmp)
-    tmp.replace(target)
+    with atomic_file(target, "wb") as f:
+        f.write(data)
     logger.info("wrote %s", target)
     return target

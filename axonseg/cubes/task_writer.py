@@ -6,30 +6,14 @@ gzip stream SimpleITK writes carries no timestamp, so the same arrays give the s
 """
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from axonseg.io.nifti import write_nifti  # noqa: F401  (re-exported: cases are NIfTI)
+
 MODALITY = "LSFM"  # anything but "CT": nnU-Net v1 then z-scores each case
-
-
-def write_nifti(path: str | Path, array_zyx: np.ndarray, spacing_zyx: Sequence[float]) -> Path:
-    """Write a 3-D array as ``.nii.gz`` with the given (z, y, x) spacing, atomically."""
-    import SimpleITK as sitk
-
-    path = Path(path)
-    array_zyx = np.ascontiguousarray(array_zyx)
-    if array_zyx.ndim != 3:
-        raise ValueError(f"{path}: expected a 3-D array, got shape {array_zyx.shape}")
-    image = sitk.GetImageFromArray(array_zyx)
-    image.SetSpacing(tuple(float(s) for s in reversed(tuple(spacing_zyx))))
-    tmp = path.with_name(f".tmp-{path.name}")
-    sitk.WriteImage(image, str(tmp), True)
-    os.replace(tmp, path)
-    return path
 
 
 def write_case(task_dir: Path, case_id: str, image_zyx: np.ndarray, label_zyx: np.ndarray | None,
@@ -68,4 +52,6 @@ def dataset_json(task_folder_name: str, training_ids: Sequence[str], test_ids: S
 
 def write_json(path: Path, data) -> None:
     """Write JSON with sorted keys and a trailing newline (deterministic bytes)."""
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    from axonseg.io.files import write_json as _write_json
+
+    _write_json(path, data, indent=2, sort_keys=True)

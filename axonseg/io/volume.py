@@ -3,32 +3,17 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import dask.array as da
 import numpy as np
 
-from axonseg.errors import AxonsegError
+from axonseg.io.info import VolumeError, VolumeInfo
+from axonseg.io.nifti import is_nifti, open_nifti
 
 logger = logging.getLogger(__name__)
 
 TIFF_SUFFIXES = (".tif", ".tiff")
-
-
-class VolumeError(AxonsegError, ValueError):
-    """A volume could not be opened; the message names the file and the problem."""
-
-
-@dataclass(frozen=True)
-class VolumeInfo:
-    """What we know about a volume: shape (z, y, x), dtype, voxel size in µm, source path."""
-
-    path: Path
-    shape_zyx: tuple[int, int, int]
-    dtype: np.dtype
-    voxel_size_um: tuple[float, float, float] | None
-    format: str
 
 
 def _last_number(name: str) -> int:
@@ -227,8 +212,6 @@ def open_volume(path: str | Path, dataset: str | None = None) -> tuple[da.Array,
         return _open_tiff_stack(path)
     if suffix in (".h5", ".hdf5", ".hdf"):
         return _open_hdf5(path, dataset)
-    if path.name.lower().endswith((".nii", ".nii.gz")):
-        from axonseg.io.nifti import open_nifti
-
+    if is_nifti(path):
         return open_nifti(path)
     raise VolumeError(f"{path}: unknown volume format (expected TIFF, zarr, OME-Zarr, HDF5 or NIfTI)")

@@ -12,6 +12,8 @@ from pathlib import Path
 from axonseg.nnunet_v1.env import NnunetPaths
 from axonseg.errors import AxonsegError
 
+from axonseg.io.files import write_text
+
 logger = logging.getLogger(__name__)
 
 
@@ -49,7 +51,7 @@ def run_nnunet(args: list[str], paths: NnunetPaths, log_file: Path | None = None
     seconds = time.perf_counter() - start
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        log_file.write_text(proc.stdout)
+        write_text(log_file, proc.stdout)
     if check and proc.returncode != 0:
         tail = "\n".join(proc.stdout.strip().splitlines()[-15:])
         raise NnunetCommandError(f"`{' '.join(args)}` failed with exit code {proc.returncode}:\n{tail}")

@@ -6,7 +6,6 @@ containers), never with a bare ``pickle.load``; checkpoints with
 """
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,20 +30,15 @@ class ModelFolderError(AxonsegError, ValueError):
     """An nnU-Net result folder or checkpoint is incomplete or unreadable; names the file."""
 
 
-class _SafeUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str):
-        if (module, name) in _ALLOWED:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load global {module}.{name}")
-
-
 def read_pickle(path: Path) -> Any:
     """Unpickle ``path`` allowing only plain data (numpy arrays, dicts, lists, numbers)."""
+    from axonseg.io.files import read_pickle_allowlist
+    from axonseg.io.info import FileFormatError
+
     try:
-        with open(path, "rb") as f:
-            return _SafeUnpickler(f).load()
-    except (pickle.UnpicklingError, EOFError, AttributeError, ValueError) as e:
-        raise ModelFolderError(f"{path}: cannot read this pickle safely: {e}") from e
+        return read_pickle_allowlist(path, _ALLOWED)
+    except FileFormatError as e:
+        raise ModelFolderError(str(e)) from e
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ idempotent. Nothing else of nnU-Net is touched.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
+
+from axonseg.io.files import read_text, write_text
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def shim_path(folder: Path | None = None) -> Path:
 
 def is_registered(folder: Path | None = None) -> bool:
     path = shim_path(folder)
-    return path.is_file() and path.read_text() == SHIM_TEXT
+    return path.is_file() and read_text(path) == SHIM_TEXT
 
 
 def register(folder: Path | None = None) -> tuple[Path, bool]:
@@ -44,9 +45,7 @@ def register(folder: Path | None = None) -> tuple[Path, bool]:
     path = shim_path(folder)
     if is_registered(folder):
         return path, False
-    tmp = path.with_name(f".{SHIM_NAME}.tmp")
-    tmp.write_text(SHIM_TEXT)
-    os.replace(tmp, path)
+    write_text(path, SHIM_TEXT)
     logger.info("wrote %s", path)
     return path, True
 
@@ -56,7 +55,7 @@ def unregister(folder: Path | None = None) -> tuple[Path, bool]:
     path = shim_path(folder)
     if not path.exists():
         return path, False
-    if "axonseg register" not in path.read_text():
+    if "axonseg register" not in read_text(path):
         raise RuntimeError(f"{path}: not written by axonseg; refusing to delete it")
     path.unlink()
     for pyc in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):

@@ -55,6 +55,7 @@ def test_bad_inputs_leave_no_partial_output(tmp_path, volume, capsys):
     with pytest.raises(VolumeError, match="0003.tif"):
         convert_to_ome_zarr(folder, dst, (1, 1, 1), progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["slices"]  # not even the temporary folder
+    tifffile.imwrite(folder / "0003.tif", volume[3])  # slices now fine: the missing voxel size is named
     assert axonseg_main(["convert", str(folder), str(dst), "--quiet"]) == 1
     assert "voxel size" in capsys.readouterr().err and not dst.exists()
     dst.mkdir()

@@ -1,0 +1,132 @@
+"""Small files: text, JSON, CSV, YAML and pickles, read with errors that name the file and
+written atomically (see :mod:`axonseg.io.atomic`).
+
+Everything axonseg reads or writes goes through ``axonseg.io``; these are the helpers for
+the files that are not volumes.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import pickle
+from pathlib import Path
+from typing import IO, Any, Iterable, Sequence
+
+from axonseg.errors import SettingsError
+from axonseg.io.atomic import atomic_file, write_text_atomic
+from axonseg.io.info import FileFormatError
+
+
+def read_text(path: str | Path, encoding: str = "utf-8", errors: str = "strict") -> str:
+    """The text of ``path``; a missing file or a binary one is a :class:`FileFormatError` naming it."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding=encoding, errors=errors)
+    except FileNotFoundError:
+        raise FileFormatError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise FileFormatError(f"{path}: is a folder, expected a file") from None
+    except UnicodeDecodeError:
+        raise FileFormatError(f"{path}: not a text file") from None
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` atomically."""
+    return write_text_atomic(path, text)
+
+
+def read_bytes(path: str | Path) -> bytes:
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise FileFormatError(f"{path}: no such file") from None
+
+
+def read_json(path: str | Path) -> Any:
+    """Parsed JSON; bad JSON is a :class:`FileFormatError` naming the file and line."""
+    text = read_text(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileFormatError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+
+
+def write_json(path: str | Path, data: Any, indent: int | None = 2, sort_keys: bool = False) -> Path:
+    """JSON with a trailing newline, atomically. NaN/Inf are refused (they are not JSON)."""
+    return write_text_atomic(path, json.dumps(data, indent=indent, sort_keys=sort_keys, allow_nan=False) + "\n")
+
+
+def read_csv_dicts(path: str | Path, encoding: str = "utf-8-sig") -> list[dict[str, str]]:
+    """Rows of a CSV file with a header line, as dicts."""
+    return list(csv.DictReader(io.StringIO(read_text(path, encoding=encoding))))
+
+
+def write_csv(path: str | Path, fieldnames: Sequence[str], rows: Iterable[dict[str, Any]]) -> Path:
+    """A CSV with a header line, atomically."""
+    with atomic_file(path, "w") as f:
+        writer = csv.DictWriter(f, fieldnames=list(fieldnames))
+        writer.writeheader()
+        writer.writerows(rows)
+    return Path(path)
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parsed YAML (safe loader); a syntax error is a :class:`SettingsError` with line and column."""
+    import yaml
+
+    path = Path(path)
+    try:
+        text = read_text(path)
+    except FileFormatError as exc:
+        raise SettingsError(str(exc).replace("no such file", "settings file not found")
+                            .replace("not a text file", "not a text (YAML) file")) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SettingsError(f"{path}: YAML syntax error{at}: {problem}") from None
+
+
+def write_pickle(path: str | Path, obj: Any, protocol: int = 4) -> Path:
+    """Pickle ``obj`` atomically (a fixed protocol: the same object gives the same bytes)."""
+    with atomic_file(path, "wb") as f:
+        pickle.dump(obj, f, protocol=protocol)
+    return Path(path)
+
+
+class _AllowListUnpickler(pickle.Unpickler):
+    def __init__(self, f: IO[bytes], allowed: frozenset[tuple[str, str]]):
+        super().__init__(f)
+        self._allowed = allowed
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self._allowed:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load global {module}.{name}")
+
+
+def read_pickle_allowlist(path: str | Path, allowed: Iterable[tuple[str, str]]) -> Any:
+    """Unpickle ``path`` allowing only the globals in ``allowed`` ((module, name) pairs).
+
+    Never a bare ``pickle.load``: a pickle naming any other global (``os.system``,
+    ``builtins.eval``, ...) is refused with :class:`FileFormatError` before it runs.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            return _AllowListUnpickler(f, frozenset(allowed)).load()
+    except FileNotFoundError:
+        raise FileFormatError(f"{path}: no such file") from None
+    except (pickle.UnpicklingError, EOFError, AttributeError, ValueError, IndexError, TypeError) as e:
+        raise FileFormatError(f"{path}: cannot read this pickle safely: {e}") from e
+
+
+def open_log(path: str | Path) -> IO[str]:
+    """A text file to stream a subprocess's output into (the caller closes it)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return open(path, "w")
