@@ -4,7 +4,8 @@ Every TIFF axonseg writes is an ImageJ hyperstack: axes ``ZYX`` (a 3-D array) or
 (a slice), so Fiji opens a cube as a z-stack, not as a series of pages. With a voxel
 size the file carries it the way ImageJ reads it: ``unit=um`` and ``spacing`` (z step) in
 the ImageJ description, X/Y resolution in pixels per µm. :func:`tiff_voxel_size_um` reads
-it back (``axonseg.io.open_volume`` uses it for TIFF stacks).
+it back (``axonseg.io.open_volume`` uses it for TIFF stacks). ImageJ records no z extent of
+1: a one-slice stack reads back as a (y, x) slice.
 
 ImageJ stores only uint8, uint16 and float32. Other dtypes are converted when no value
 changes (bool -> uint8, integers within 0..65535 -> uint16, integers within +-2**24 or
