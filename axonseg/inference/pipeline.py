@@ -88,8 +88,10 @@ def _open_input(input_path: Path, dataset: str | None, layout: state.OutputLayou
         if not layout.converted_input.exists():
             from axonseg.io.ome_zarr import ZarrFormat
 
-            convert_to_ome_zarr(input_path, layout.converted_input, voxel, dataset=dataset,
-                                fmt=ZarrFormat(settings.ngff_version, settings.shard_shape_vox))
+            fmt = ZarrFormat(settings.ngff_version, settings.shard_shape_vox)
+            # sharded: the output's chunks, which divide the shards (the settings checked that)
+            chunks = settings.chunk_shape_vox if fmt.shard_shape_vox else (64, 128, 128)
+            convert_to_ome_zarr(input_path, layout.converted_input, voxel, chunks, dataset=dataset, fmt=fmt)
         arr, info = open_volume(layout.converted_input)
         return layout.converted_input, None, arr, info
     return input_path, dataset, arr, info

@@ -217,3 +217,13 @@ def test_ome_zarr_py_reads_the_mask_as_a_label_of_the_image(tmp_path, version):
     assert mask.metadata["coordinateTransformations"] == image.metadata["coordinateTransformations"]
     assert image.metadata["coordinateTransformations"][2] == [{"type": "scale", "scale": [16.0, 8.0, 8.0]},
                                                              {"type": "translation", "translation": [6.0, 3.0, 3.0]}]
+
+
+def test_predict_converts_its_input_to_the_same_sharded_format(tmp_path, model16):
+    """--convert with shards whose size the converter's default chunks do not divide (16 x 32 x 32)."""
+    vol = np.random.default_rng(2).integers(500, 3000, size=(32, 40, 36), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "stack.tif", vol)
+    s = PredictSettings(**FAST, shard_shape_vox=(16, 32, 32), convert_input=True, voxel_size_um=(4.0, 2.0, 2.0))
+    predict_whole_brain(tmp_path / "stack.tif", model16, tmp_path / "out", s, progress=False)
+    conv = zarr.open_array(str(tmp_path / "out" / "input.ome.zarr" / "0"))
+    assert conv.shards == (16, 32, 32) and conv.chunks == (16, 16, 16) and np.array_equal(conv[:], vol)
