@@ -150,3 +150,30 @@ def test_whole_brain_prediction_at_step_075_equals_nnunet_predict_3d(tmp_path, m
     # and the independent stitching of the same network agrees (no uint8 rounding in between)
     stitched = _blockwise(vol_norm, net_predictor(net), (16, 16, 16), 0.75, (12, 15, 37), (6, 15, 37))
     assert np.abs(np.round(stitched[1] * 255) - ref).max() <= 1
+
+
+def test_whole_brain_prediction_of_a_constant_network_is_that_constant_everywhere(tmp_path):
+    """Kills, end to end: blocks or patches left unwritten or written twice with different weights,
+    a wrong output class, a wrong uint8 scaling. The network's weights are zero except a constant
+    last feature map, so it outputs softmax(0, ln 3) = (0.25, 0.75) at every voxel of every patch:
+    the probability must be round(0.75 * 255) = 191 everywhere, whatever the input."""
+    import math
+
+    from axonseg.inference.export import export_model
+
+    cfg = tiny_config(patch=(16, 16, 16), pools=2)
+    sd = {k: torch.zeros_like(v) for k, v in tiny_network(cfg).state_dict().items()}
+    last = f"conv_blocks_localization.{len(cfg.pool_op_kernel_sizes) - 1}.1.blocks.0.instnorm.bias"
+    seg = f"seg_outputs.{len(cfg.pool_op_kernel_sizes) - 1}.weight"
+    sd[last] = torch.ones_like(sd[last])
+    sd[seg][1] = math.log(3.0) / sd[seg].shape[1]
+    torch.save(sd, tmp_path / "constant.legacy.pth")
+    model = export_model(tmp_path / "constant.legacy.pth", tmp_path / "constant.pth", patch_size_zyx=(16, 16, 16))
+    vol = np.random.default_rng(4).integers(0, 4000, size=(37, 45, 29), dtype=np.uint16)
+    src = zarr.create_array(str(tmp_path / "in.zarr"), shape=vol.shape, chunks=(16, 16, 16), dtype=np.uint16)
+    src[:] = vol
+    settings = PredictSettings(step_fraction=0.75, chunk_shape_vox=(8, 16, 8), block_shape_vox=(16, 32, 24),
+                               num_threads=1, preview=False)
+    predict_whole_brain(tmp_path / "in.zarr", model, tmp_path / "out", settings, progress=False)
+    prob = zarr.open_array(str(tmp_path / "out" / "probability.ome.zarr" / "0"), mode="r")[:]
+    assert prob.shape == vol.shape and (prob == 191).all(), np.unique(prob)
