@@ -4,10 +4,13 @@ A preview lets a user see at a glance whether a prediction worked. Projections a
 chunk by chunk (a dask ``max`` reduction), so a whole-brain array is never loaded; each
 projection is then max-pooled down to at most ``max_panel_px`` pixels per side for display.
 
-Layout of the PNG: one row per projection axis (``"z"`` first), columns
-``raw | raw + probability | raw + skeleton`` (a column only when its input is given), each
-panel ``panel_px`` pixels on its longer side (aspect from ``voxel_size_um``), plus a title
-strip on top. :func:`preview_size_px` gives the exact PNG size.
+Layout of the PNG: a title strip on top (the caller's title and a line saying what the
+picture shows: maximum-intensity projections along which axes, over how many slices), one
+row per projection axis (``"z"`` first), columns ``raw | raw + probability | raw + skeleton``
+(a column only when its input is given), each panel ``panel_px`` pixels on its longer side
+(aspect from ``voxel_size_um``), and under each column its colour bar: the grey ramp with the
+raw intensities it spans (0.5-99.8th percentile of the projection), the magenta overlay for
+p = 0 ... 1, the green of the skeleton. :func:`preview_size_px` gives the exact PNG size.
 """
 from __future__ import annotations
 
@@ -22,9 +25,12 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 AXES = {"z": 0, "y": 1, "x": 2}
-TITLE_PX = 28
+TITLE_PX = 44
 LABEL_PX = 18
 PAD_PX = 4
+LEGEND_PX = 34
+BAR_PX = 10
+PROB_ALPHA = 0.7
 PROB_RGB = np.array([1.0, 0.1, 0.8])  # magenta
 SKEL_RGB = np.array([0.2, 1.0, 0.2])  # green
 
@@ -66,10 +72,13 @@ def mip(volume_zyx: np.ndarray | da.Array, axis: str = "z", max_side_px: int = 2
     return proj
 
 
-def _contrast(proj: np.ndarray, low_pct: float = 0.5, high_pct: float = 99.8) -> np.ndarray:
+def _contrast_limits(proj: np.ndarray, low_pct: float = 0.5, high_pct: float = 99.8) -> tuple[float, float]:
     lo, hi = np.percentile(proj, [low_pct, high_pct])
-    if hi <= lo:
-        hi = lo + 1.0
+    return float(lo), float(hi if hi > lo else lo + 1.0)
+
+
+def _contrast(proj: np.ndarray, low_pct: float = 0.5, high_pct: float = 99.8) -> np.ndarray:
+    lo, hi = _contrast_limits(proj, low_pct, high_pct)
     return np.clip((proj - lo) / (hi - lo), 0.0, 1.0)
 
 
@@ -106,7 +115,7 @@ def _panel_grid(shape_zyx, axes, n_cols, voxel_size_um, panel_px):
         keep = [s for i, s in enumerate(shape_zyx) if i != AXES[axis]]
         rows.append(_panel_shape_px(tuple(keep), _projected_spacing(axis, voxel_size_um), panel_px))
     width = max(n_cols * (w + PAD_PX) + PAD_PX for _, w in rows)
-    height = TITLE_PX + sum(h + LABEL_PX + PAD_PX for h, _ in rows)
+    height = TITLE_PX + sum(h + LABEL_PX + PAD_PX for h, _ in rows) + LEGEND_PX
     return rows, width, height
 
 
@@ -131,14 +140,14 @@ def render_panels(
     panels = [(f"raw MIP ({axis})", gray)]
     if prob_zyx is not None:
         p = _unit_scale(mip(prob_zyx, axis, max_side_px))[..., None]
-        alpha = 0.7 * p
+        alpha = PROB_ALPHA * p
         blend = np.clip(gray * (1 - alpha) + alpha * PROB_RGB, 0.0, 1.0)
-        panels.append((f"probability ({axis})", blend))
+        panels.append((f"raw + probability MIP ({axis})", blend))
     if skeleton_zyx is not None:
         s = mip(skeleton_zyx, axis, max_side_px) > 0
         rgb = gray.copy()
         rgb[s] = SKEL_RGB
-        panels.append((f"skeleton ({axis})", rgb))
+        panels.append((f"raw + skeleton MIP ({axis})", rgb))
     return panels
 
 
@@ -151,6 +160,7 @@ def save_preview_png(
     axes: Sequence[str] = ("z",),
     voxel_size_um: Sequence[float] | None = None,
     panel_px: int = 400,
+    announce: bool = True,
 ) -> Path:
     """Write a PNG of maximum-intensity projections, atomically (temp file + ``os.replace``).
 
@@ -173,6 +183,9 @@ def save_preview_png(
         (z, y, x) voxel size, only for the display aspect of each panel. Default isotropic.
     panel_px
         Size of each panel's longer side in pixels.
+    announce
+        Log the written path (callers that write into a temporary folder and move it
+        afterwards pass False and log the final path themselves).
 
     Returns
     -------
@@ -203,8 +216,9 @@ def save_preview_png(
     # +0.1 px guards against float round-down when the Agg canvas truncates width * dpi.
     fig = Figure(figsize=((width + 0.1) / dpi, (height + 0.1) / dpi), dpi=dpi, facecolor="black")
     if title:
-        fig.text(PAD_PX / width, 1 - (TITLE_PX / 2) / height, title, color="white",
-                 fontsize=11, va="center", ha="left")
+        fig.text(PAD_PX / width, 1 - 13 / height, title, color="white", fontsize=11, va="center", ha="left")
+    fig.text(PAD_PX / width, 1 - 33 / height, describe(shape, axes), color="#bbbbbb", fontsize=8,
+             va="center", ha="left")
     top = TITLE_PX
     for axis, (ph, pw) in zip(axes, rows):
         for col, (label, rgb) in enumerate(
@@ -217,6 +231,9 @@ def save_preview_png(
             fig.figimage(_resize_nearest(rgb, ph, pw), xo=left,
                          yo=height - (top + LABEL_PX + ph), origin="upper")
         top += LABEL_PX + ph + PAD_PX
+    raw_limits = _contrast_limits(mip(raw_zyx, axes[0], panel_px))
+    _draw_colour_bars(fig, rows[0][1], raw_limits, axes[0], prob_zyx is not None,
+                      skeleton_zyx is not None)
 
     tmp = path.with_name(f".{path.name}.tmp")
     try:
@@ -225,8 +242,44 @@ def save_preview_png(
     finally:
         if tmp.exists():
             tmp.unlink()
-    logger.info("wrote preview %s (%d x %d px)", path, width, height)
+    if announce:
+        logger.info("wrote preview %s (%d x %d px)", path, width, height)
     return path
+
+
+def describe(shape_zyx: Sequence[int], axes: Sequence[str]) -> str:
+    """The line under the title: what the panels are."""
+    spans = ", ".join(f"along {a} over {shape_zyx[AXES[a]]} slices" for a in axes)
+    return f"maximum-intensity projections (MIP) {spans}; colour bars below"
+
+
+def _draw_colour_bars(fig, panel_w: int, raw_limits: tuple[float, float], axis: str,
+                      with_prob: bool, with_skeleton: bool) -> None:
+    """Under each column of the first row: its colour ramp and what the colours mean.
+
+    Text is placed in pixels (identity transform), so a column's legend is the same pixels
+    whatever the picture's width."""
+    from matplotlib.transforms import IdentityTransform
+
+    pixels = IdentityTransform()
+    bar_w = max(20, min(160, panel_w - 2 * PAD_PX))
+    y_bar = LEGEND_PX - PAD_PX - BAR_PX            # from the bottom edge, pixels
+    ramp = np.linspace(0.0, 1.0, bar_w, dtype=np.float32)
+    entries = [(np.repeat(ramp[:, None], 3, axis=1),
+                f"raw {axis}-MIP: {raw_limits[0]:.4g} … {raw_limits[1]:.4g}", ("0.5 %ile", "99.8 %ile"))]
+    if with_prob:
+        entries.append((PROB_ALPHA * ramp[:, None] * PROB_RGB[None, :], "probability p (magenta)", ("0", "1")))
+    if with_skeleton:
+        entries.append((np.tile(SKEL_RGB, (bar_w, 1)), "skeleton (green)", ("", "")))
+    for col, (colours, caption, (left_tick, right_tick)) in enumerate(entries):
+        left = PAD_PX + col * (panel_w + PAD_PX)
+        bar = np.repeat(colours[None, :, :], BAR_PX, axis=0)
+        fig.figimage(np.clip(bar, 0.0, 1.0), xo=left, yo=y_bar, origin="upper")
+        fig.text(left + bar_w + 6, y_bar + BAR_PX / 2, caption, color="white", fontsize=7, va="center",
+                 ha="left", transform=pixels)
+        for tick, x, ha in ((left_tick, left, "left"), (right_tick, left + bar_w, "right")):
+            if tick:
+                fig.text(x, y_bar - 7, tick, color="#bbbbbb", fontsize=6, va="center", ha=ha, transform=pixels)
 
 
 def parse_region(text: str, shape_zyx: Sequence[int]) -> tuple[slice, slice, slice]:

@@ -148,8 +148,9 @@ def _short(path: Path | None) -> str | None:
 def _write_preview(path: Path, image: np.ndarray, label: np.ndarray, case_id: str, spacing) -> None:
     from axonseg.analysis.preview import save_preview_png
 
+    # written into the temporary task folder: create_data logs the final path after the rename
     save_preview_png(path, image, skeleton_zyx=label, title=f"{case_id}: image + label (MIP)",
-                     voxel_size_um=spacing)
+                     voxel_size_um=spacing, announce=False)
 
 
 def _final_paths(settings: CreateDataSettings) -> tuple[Path, Path]:
@@ -239,4 +240,6 @@ def create_data(settings: CreateDataSettings, progress: bool = True) -> Path:
         install_splits(final, settings.preprocessed_base, overwrite=True)
     logger.info("wrote %s: %d training cases in %d groups, %d test cases", final, len(records),
                 len(group_sizes), len(test_ids))
+    if (final / PREVIEW_FILE).exists():
+        logger.info("preview of the first case: %s", final / PREVIEW_FILE)
     return final
