@@ -227,3 +227,19 @@ def test_predict_converts_its_input_to_the_same_sharded_format(tmp_path, model16
     predict_whole_brain(tmp_path / "stack.tif", model16, tmp_path / "out", s, progress=False)
     conv = zarr.open_array(str(tmp_path / "out" / "input.ome.zarr" / "0"))
     assert conv.shards == (16, 32, 32) and conv.chunks == (16, 16, 16) and np.array_equal(conv[:], vol)
+
+
+def test_probability_keeps_the_input_frame(tmp_path, model16):
+    """An input whose voxel 0 is not at 0 µm: the probability and its mask lie over it, level by level."""
+    voxel, origin = (4.0, 2.0, 2.0), (100.0, 50.0, -20.0)
+    src = tmp_path / "in.ome.zarr"
+    create_ome_zarr(src, (64, 64, 64), (16, 32, 32), np.uint16, voxel, 1, "in", origin_um=origin)
+    write_region(src, (slice(0, 64),) * 3,
+                 np.random.default_rng(3).integers(500, 3000, size=(64, 64, 64), dtype=np.uint16))
+    predict_whole_brain(src, model16, tmp_path / "out", PredictSettings(**FAST, mask_threshold=0.5,
+                                                                       pyramid_max_levels=2), progress=False)
+    prob = tmp_path / "out" / "probability.ome.zarr"
+    for path in (prob, prob / "labels" / "mask"):
+        (s0, t0), (s1, t1) = transforms(path, "0.5")
+        assert np.allclose(s0, voxel) and np.allclose(t0, origin)
+        assert np.allclose(s1, np.multiply(voxel, 2)) and np.allclose(t1, np.add(origin, np.multiply(voxel, 0.5)))
