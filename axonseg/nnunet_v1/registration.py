@@ -2,8 +2,10 @@
 
 nnU-Net v1 only searches its ``nnunet/training/network_training`` folder for trainer
 classes. :func:`register` writes one small shim module there, ``axonseg_plugin.py``,
-that imports ``axonseg_trainers.nnunet_plugin``; :func:`unregister` removes it. Both are
-idempotent. Nothing else of nnU-Net is touched.
+that imports ``axonseg_trainers.nnunet_plugin``, and one ``axonseg_nnunet_guard.pth`` beside
+the installed packages that makes nnU-Net's commands say in one line which of their
+environment variables is unset (``axonseg.nnunet_v1.env_guard``) instead of a traceback;
+:func:`unregister` removes both. Both are idempotent. Nothing of nnU-Net is changed.
 """
 from __future__ import annotations
 
@@ -30,14 +32,27 @@ def trainer_folder() -> Path:
     return Path(nnunet.__path__[0]) / "training" / "network_training"
 
 
+GUARD_NAME = "axonseg_nnunet_guard.pth"
+GUARD_TEXT = ("import importlib.util as u; u.find_spec('axonseg') and __import__('axonseg.nnunet_v1.env_guard')"
+              "  # written by `axonseg register`; remove with `axonseg unregister`\n")
+
+
+def guard_path(folder: Path | None = None) -> Path:
+    """Where the start-up guard goes: the installed packages' folder unless ``folder`` is given (tests)."""
+    import sysconfig
+
+    return (Path(sysconfig.get_paths()["purelib"]) if folder is None else Path(folder)) / GUARD_NAME
+
+
 def shim_path(folder: Path | None = None) -> Path:
     """Where the shim goes: nnU-Net's trainer folder unless ``folder`` is given (tests)."""
     return (trainer_folder() if folder is None else Path(folder)) / SHIM_NAME
 
 
 def is_registered(folder: Path | None = None) -> bool:
-    path = shim_path(folder)
-    return path.is_file() and read_text(path) == SHIM_TEXT
+    path, guard = shim_path(folder), guard_path(folder)
+    return (path.is_file() and read_text(path) == SHIM_TEXT
+            and guard.is_file() and read_text(guard) == GUARD_TEXT)
 
 
 def register(folder: Path | None = None) -> tuple[Path, bool]:
@@ -46,17 +61,21 @@ def register(folder: Path | None = None) -> tuple[Path, bool]:
     if is_registered(folder):
         return path, False
     write_text(path, SHIM_TEXT)
-    logger.info("wrote %s", path)
+    write_text(guard_path(folder), GUARD_TEXT)
+    logger.info("wrote %s and %s", path, guard_path(folder))
     return path, True
 
 
 def unregister(folder: Path | None = None) -> tuple[Path, bool]:
     """Remove the shim (and its bytecode) if present. Returns (path, changed)."""
-    path = shim_path(folder)
+    path, guard = shim_path(folder), guard_path(folder)
+    for p in (path, guard):
+        if p.exists() and "axonseg register" not in read_text(p):
+            raise RuntimeError(f"{p}: not written by axonseg; refusing to delete it")
+    if guard.exists():
+        guard.unlink()
     if not path.exists():
         return path, False
-    if "axonseg register" not in read_text(path):
-        raise RuntimeError(f"{path}: not written by axonseg; refusing to delete it")
     path.unlink()
     for pyc in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
         pyc.unlink()
