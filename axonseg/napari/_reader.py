@@ -83,8 +83,13 @@ def _as_probability(arr: da.Array) -> da.Array:
     return arr.astype(np.float32)
 
 
-def _percentile_contrast(arr: da.Array) -> tuple[float, float]:
-    lo, hi = np.percentile(np.asarray(arr), [0.5, 99.8])
+def _percentile_contrast(arr: da.Array, slices: int = 5, side_px: int = 1024) -> tuple[float, float]:
+    """0.5-99.8th percentile over a few evenly spaced z slices, subsampled to <= ``side_px`` per side
+    (bounded reading, whatever the volume's size and format)."""
+    zs = sorted({int(z) for z in np.linspace(0, arr.shape[0] - 1, min(arr.shape[0], slices))})
+    sy, sx = (max(1, -(-n // side_px)) for n in arr.shape[1:])
+    sample = np.asarray(arr[zs][:, ::sy, ::sx])
+    lo, hi = np.percentile(sample, [0.5, 99.8])
     return float(lo), float(hi if hi > lo else lo + 1)
 
 
@@ -117,10 +122,8 @@ def _input_layer(folder: Path, meta: dict, name: str) -> LayerData | None:
             coarsest = image.levels[-1].array
         else:
             arr, _ = open_volume(source)
-            data = arr
+            data = coarsest = arr
             kwargs = {"scale": tuple(info.get("voxel_size_um") or (1.0, 1.0, 1.0)), "translate": (0.0, 0.0, 0.0)}
-            step = max(1, int(np.ceil((arr.size / 2**22) ** (1 / 3))))
-            coarsest = arr[::step, ::step, ::step]
     except VolumeError as exc:
         logger.warning("%s: cannot open the input (%s): no input layer", folder, exc)
         return None
