@@ -28,7 +28,8 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 LayerData = tuple[Any, dict, str]
-DENSITY_MAPS = {"axon_fraction": "viridis", "axon_length_um": "inferno"}
+# colormaps black at 0, so the additive overlay leaves cells without axons untinted
+DENSITY_MAPS = {"axon_fraction": "inferno", "axon_length_um": "bop orange"}
 COMPLETE = "complete"
 
 

@@ -107,6 +107,12 @@ def test_density_maps_overlay_in_the_brain_frame(tmp_path):
     assert kind == "image" and data.shape == (4, 4, 4) and not kw["multiscale"]
     assert kw["scale"] == (20.0, 20.0, 20.0) and kw["translate"] == (8.0, 9.0, 9.0)
     assert float(np.asarray(data).max()) > 0
+    # every additively blended layer's colormap is black at 0: empty cells and p = 0 tint nothing
+    from napari.utils.colormaps import AVAILABLE_COLORMAPS
+
+    for _, kw, kind in layers.values():
+        if kw.get("blending") == "additive":
+            assert AVAILABLE_COLORMAPS[kw["colormap"]].map([0.0])[0][:3].max() < 0.02, kw["name"]
     # a density folder opens on its own too
     alone = napari_get_reader(str(folder / "density"))(str(folder / "density"))
     assert [kw["metadata"]["axonseg"] for _, kw, _ in alone] == ["axon_fraction", "axon_length_um"]
