@@ -37,6 +37,8 @@ _FLAGS = {
                                 "help": "OME-Zarr version: 0.5 on zarr v3 (default), 0.4 on zarr v2 (Fiji, MoBIE)"}),
     "--shard": ("shard_shape_vox", {"type": int, "nargs": 3, "metavar": ("Z", "Y", "X"),
                                     "help": "zarr v3 shard shape (multiple of --chunk, divides --block)"}),
+    "--runtime": ("runtime", {"choices": ["auto", "eager", "compile", "onnxruntime", "openvino"],
+                              "help": "what runs the network (auto: measured default for the device)"}),
     "--tissue-mask": ("tissue_mask", {"action": argparse.BooleanOptionalAction,
                                        "help": "skip patches entirely outside the tissue (default on)"}),
     "--tissue-threshold": ("tissue_threshold", {"type": float,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from axonseg.inference.blocks import check_block_shape
+from axonseg.inference.runtime import check_runtime_settings
 from axonseg.settings import SettingsBase
 
 _TUPLES = ("chunk_shape_vox", "block_shape_vox", "voxel_size_um", "legacy_patch_size_vox", "shard_shape_vox")
@@ -60,6 +61,11 @@ class PredictSettings(SettingsBase):
         Run the network in channels_last_3d memory format. Off by default: measured on a 2-core
         CPU it is 1.3x faster for a base-8 U-Net but slower for D-LMBmap's base-32 width, where
         InstanceNorm's layout copies outweigh the faster convolutions.
+    runtime, runtime_cache_dir, autocast
+        What runs the network (:mod:`axonseg.inference.runtime`): ``auto`` (default: the
+        measured winner on CPU, ``eager`` on CUDA; logged), ``eager``, ``compile``, ``onnxruntime``
+        or ``openvino``; exported networks are cached in ``runtime_cache_dir`` (``None``:
+        ``~/.cache/axonseg/runtimes``); ``autocast`` ``fp16``/``bf16`` on CUDA only.
     fold, checkpoint
         Which fold / checkpoint (final, best, latest) of an nnU-Net result folder.
     legacy_patch_size_vox
@@ -109,6 +115,9 @@ class PredictSettings(SettingsBase):
     preview: bool = True
     voxel_size_um: tuple[float, float, float] | None = None
     channels_last: bool = False
+    runtime: str = "auto"
+    runtime_cache_dir: str | None = None
+    autocast: str | None = None
     fold: int = 0
     checkpoint: str = "final"
     legacy_patch_size_vox: tuple[int, int, int] | None = None
@@ -140,6 +149,7 @@ class PredictSettings(SettingsBase):
             raise ValueError(f"mask_threshold is a probability in [0, 1], got {self.mask_threshold}")
         if self.batch_size < 1 or self.dask_workers < 1 or self.pyramid_max_levels < 1:
             raise ValueError("batch_size, dask_workers and pyramid_max_levels must be >= 1")
+        check_runtime_settings(self.runtime, self.device, self.autocast)
         if self.checkpoint not in ("final", "best", "latest"):
             raise ValueError(f"checkpoint must be final, best or latest, got {self.checkpoint!r}")
         for name in ("chunk_shape_vox", "block_shape_vox", "shard_shape_vox", "legacy_patch_size_vox"):
