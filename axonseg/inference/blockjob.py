@@ -170,16 +170,17 @@ def load_block(job: PredictJob, index: int) -> dict[str, Any]:
     stop = tuple(max(pos[ax] for pos in positions) + p[ax] for ax in range(3))
     plan = ReadPlan(start, stop, ())
     s = job.settings
-    raw = read_padded_region(_input(job), job.lattice, plan)
+    region = read_padded_region(_input(job), job.lattice, plan)  # raw, zero outside the volume
     if s.skip_empty_below is not None:
         local = [tuple(slice(a - r, a - r + q) for a, r, q in zip(pos, start, p)) for pos in positions]
-        keep = [pos for pos, sl in zip(positions, local) if raw[sl].max() >= s.skip_empty_below]
+        keep = [pos for pos, sl in zip(positions, local) if region[sl].max() >= s.skip_empty_below]
         skipped += len(positions) - len(keep)
         positions = keep
     if s.normalization == "global" and positions:
-        region = read_padded_region(_input(job), job.lattice, plan, job.normalization.apply)
-    else:
-        region = raw
+        # normalise the voxels inside the volume; the padding stays 0 (nnU-Net pads after normalising)
+        inside = tuple(slice(max(pb - a, 0), min(n + pb - a, b - a))
+                       for a, b, n, (pb, _) in zip(start, stop, job.shape_zyx, job.lattice.pad_zyx))
+        region[inside] = job.normalization.apply(region[inside])
     return {"positions": positions, "skipped": skipped, "start": start, "region": region}
 
 
@@ -298,10 +299,13 @@ def store_block(job: PredictJob, index: int, computed: dict[str, Any]) -> BlockR
     from axonseg.io.ome_zarr import write_region
 
     layout, block = job.layout, job.blocks[index]
+    threshold = job.settings.mask_threshold
     if computed["prob"] is not None:
         write_region(layout.probability, block.write_slices, computed["prob"])
-        if job.settings.mask_threshold is not None:
+        if threshold is not None:
             write_region(layout.mask, block.write_slices, computed["mask"])
+    elif threshold is not None and threshold <= 0:  # probability 0 >= threshold
+        write_region(layout.mask, block.write_slices, np.full(block.shape_zyx, 255, np.uint8))
     layout.spill_dir.mkdir(exist_ok=True)
     for t, arr in computed["spills"].items():
         _save_atomic(_spill_path(job, index, t, arr is None), arr)
