@@ -56,14 +56,16 @@ def check_runtime_settings(runtime: str, device: str, autocast: str | None) -> N
                          f"got {autocast!r} on {device}")
 
 
-def resolve_runtime(name: str, device: str | torch.device) -> str:
-    """``auto`` -> the measured default for ``device`` (logged); other names are checked and returned."""
+def resolve_runtime(name: str, device: str | torch.device, log: bool = True) -> str:
+    """``auto`` -> the measured default for ``device`` (logged unless ``log`` is False); other names
+    are checked and returned."""
     if name not in RUNTIME_CHOICES:
         raise ValueError(f"unknown runtime {name!r}; choose one of {', '.join(RUNTIME_CHOICES)}")
     dev = torch.device(device)
     if name == "auto":
         chosen, why = (CPU_AUTO, CPU_AUTO_REASON) if dev.type == "cpu" else ("eager", f"default on {dev.type}")
-        logger.info("runtime auto -> %s on %s (%s; --runtime eager to override)", chosen, dev.type, why)
+        if log:
+            logger.info("runtime auto -> %s on %s (%s; --runtime eager to override)", chosen, dev.type, why)
         return chosen
     if name in CPU_ONLY and dev.type != "cpu":
         raise RuntimeUnavailableError(f"runtime {name} runs on the CPU only here (its CPU build is installed); "

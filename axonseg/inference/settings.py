@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from axonseg.inference.blocks import check_block_shape
-from axonseg.inference.runtime import check_runtime_settings
+from axonseg.inference.runtime import check_runtime_settings, resolve_runtime
 from axonseg.settings import SettingsBase
 
 _TUPLES = ("chunk_shape_vox", "block_shape_vox", "voxel_size_um", "legacy_patch_size_vox", "shard_shape_vox")
@@ -131,6 +131,10 @@ class PredictSettings(SettingsBase):
     shard_shape_vox: tuple[int, int, int] | None = None
 
     settings_kind = "prediction settings"
+
+    def resolved_runtime(self) -> str:
+        """The runtime that runs the network: ``runtime`` with ``auto`` resolved for ``device``."""
+        return resolve_runtime(self.runtime, self.device, log=False)
 
     def __post_init__(self):
         for name in _TUPLES:

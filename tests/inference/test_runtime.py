@@ -2,6 +2,7 @@
 clear errors, and ``axonseg predict --runtime`` end to end."""
 from __future__ import annotations
 
+import json
 import logging
 import sys
 
@@ -168,6 +169,8 @@ def test_predict_cli_with_onnxruntime_equals_eager(tmp_path, architecture):
         assert axonseg_main(["predict", str(src), str(model), str(out[runtime]), "--runtime", runtime,
                              *common]) == 0
     assert list((tmp_path / "cache").rglob("*.onnx")), "onnxruntime must have exported into the cache folder"
+    for runtime in out:
+        assert json.loads((out[runtime] / "run.json").read_text())["runs"][-1]["network_runtime"] == runtime
     a, b = (zarr.open_array(str(out[r] / "probability.ome.zarr" / "0"), mode="r")[:].astype(int)
             for r in ("eager", "onnxruntime"))
     assert a.shape == (24, 40, 40) and a.std() > 0
