@@ -94,6 +94,23 @@ def test_pyramid_level_translation_is_read(tmp_path):
     assert image.label_names == ("mask",)
 
 
+def test_converted_input_opens_as_a_pyramid_in_the_same_frame(tmp_path):
+    """With ``predict --convert`` the input is ``input.ome.zarr`` (written by axonseg convert)."""
+    from axonseg.io.convert import convert_to_ome_zarr
+
+    folder = tmp_path / "pred"
+    write_prediction(folder)
+    convert_to_ome_zarr(tmp_path / "pred_input.tif", folder / "input.ome.zarr", VOXEL, chunk_shape_zyx=(8, 16, 16),
+                        progress=False)
+    raw = tifffile.imread(tmp_path / "pred_input.tif")
+    (tmp_path / "pred_input.tif").unlink()          # the original may be gone: the copy is used
+    data, kw, kind = _by_kind(prediction_layers(folder))["input"]
+    assert kind == "image" and not kw["multiscale"]   # 16 x 40 x 40 is too small for a second level
+    np.testing.assert_array_equal(np.asarray(data), raw)
+    assert kw["scale"] == VOXEL and kw["translate"] == (0.0, 0.0, 0.0)
+    assert kw["colormap"] == "gray" and 1000 <= kw["contrast_limits"][0] < kw["contrast_limits"][1] <= 1000 + 255 * 8
+
+
 def test_density_maps_overlay_in_the_brain_frame(tmp_path):
     from axonseg.analysis.density import DensitySettings
     from axonseg.analysis.density_run import run_density
