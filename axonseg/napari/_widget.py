@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
-from qtpy.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+from qtpy.QtWidgets import (QApplication, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                             QLineEdit, QProgressBar, QPushButton, QWidget)
 
 from axonseg.napari._process import PredictProcess, predict_command
@@ -111,6 +111,9 @@ class PredictWidget(QWidget):
         self._refresh_sources()
         self.viewer.layers.events.inserted.connect(self._refresh_sources)
         self.viewer.layers.events.removed.connect(self._refresh_sources)
+        app = QApplication.instance()
+        if app is not None:  # napari quitting: stop a running prediction (it resumes next time)
+            app.aboutToQuit.connect(self.cancel)
 
     @staticmethod
     def _devices() -> list[str]:
