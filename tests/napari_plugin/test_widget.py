@@ -43,6 +43,8 @@ def test_widget_predicts_a_layer_and_adds_probability_and_mask(widget, qtbot, tm
     w.out.setText(str(tmp_path / "pred"))
     w.run_button.click()
     assert w.process is not None and not w.run_button.isEnabled() and w.cancel_button.isEnabled()
+    seen = []
+    w.worker.yielded.connect(seen.append)
     qtbot.waitUntil(lambda: w.status.text().startswith(("done", "predict failed")), timeout=240_000)
     assert w.status.text().startswith("done"), w.status.text()
     added = {layer.metadata.get("axonseg"): layer for layer in viewer.layers if layer.name != "tiny"}
@@ -55,6 +57,8 @@ def test_widget_predicts_a_layer_and_adds_probability_and_mask(widget, qtbot, tm
         assert layer.data.shape == (24, 48, 48)
     p = np.asarray(prob.data)
     assert 0.0 <= p.min() and p.max() <= 1.0
+    progress = [v for v in seen if v is not None]      # (done, total) read from predict's bar
+    assert progress and all(0 <= done <= total and total >= 1 for done, total in progress), seen
     assert w.progress.value() == w.progress.maximum() == 1
     assert not w.process.running() and w.run_button.isEnabled()
 
