@@ -19,7 +19,7 @@ import numpy as np
 
 from axonseg.engine import FolderLock, run_dask, run_serial
 from axonseg.inference import state
-from axonseg.inference.blockjob import BlockResult, PredictJob, _positions
+from axonseg.inference.blockjob import BlockResult, PredictJob, _positions, _tissue_table
 from axonseg.inference.fingerprint import run_fingerprint
 from axonseg.inference.normalization import NormalizationParams, check_finite_volume, with_image_statistics
 from axonseg.inference.progress import PatchProgress
@@ -268,7 +268,9 @@ def _run(layout, model, model_path, settings, input_path, dataset, t0, progress)
     lattice = job.lattice.num_patches
     logger.info("%s: %d blocks, %d done, %d to run; lattice %d patches, %d to run in this run", out_dir,
                 len(job.blocks), resumed, len(pending), lattice, sum(expected.values()))
-    bar = PatchProgress(expected, float(np.prod(info.shape_zyx)) / lattice, enabled=progress)
+    outside = lattice - int(_tissue_table(job).sum())
+    desc = f"predict ({lattice} lattice patches, {outside} outside tissue, each run once)"
+    bar = PatchProgress(expected, float(np.prod(info.shape_zyx)) / lattice, enabled=progress, description=desc)
 
     def on_result(r: BlockResult) -> None:
         bar.block_done(r.index, r.patches, r.patches_skipped, r.voxels)
@@ -297,6 +299,7 @@ def _run(layout, model, model_path, settings, input_path, dataset, t0, progress)
                          "blocks_resumed": resumed, "patches_run": bar.patches_run,
                          "patches_skipped": bar.patches_skipped, "runner": settings.runner,
                          "threads": job.num_threads, "block_seconds": round(run_seconds, 3),
+                         "network_runtime": settings.resolved_runtime(),
                          "patches_per_s": bar.patches_run / max(run_seconds, 1e-9),
                          "voxels_per_s": bar.voxels_written / max(run_seconds, 1e-9)})
     state.write_json_atomic(layout.run_json, meta)

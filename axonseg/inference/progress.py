@@ -20,6 +20,7 @@ class PatchProgress:
     expected: dict[int, int]
     voxels_per_patch: float
     enabled: bool = True
+    description: str = "predict"
     counted: dict[int, int] = field(default_factory=dict)
     patches_run: int = 0
     patches_skipped: int = 0
@@ -29,7 +30,7 @@ class PatchProgress:
 
     def __post_init__(self):
         self.t0 = time.perf_counter()
-        self.bar = tqdm(total=sum(self.expected.values()), desc="predict", unit="patch", disable=not self.enabled,
+        self.bar = tqdm(total=sum(self.expected.values()), desc=self.description, unit="patch", disable=not self.enabled,
                         smoothing=0.1, dynamic_ncols=True)
 
     def _postfix(self) -> None:
