@@ -1,9 +1,11 @@
-"""Blocks of the output: a write region (a union of whole output chunks) and a read region.
+"""Blocks of the output and read plans of the in-memory block predictor.
 
-A block writes only its write region, so every output chunk has exactly one writer
-(zarr loses data under concurrent partial writes to one chunk). It reads the union of
-the lattice patches that overlap its write region: the write region plus a halo of at
-most ``patch_size - 1`` voxels per side, derived from the patch size and the lattice.
+Blocks are the engine's (:class:`axonseg.engine.Block`): a write region that is a union of
+whole output chunks, so every chunk has exactly one writer. :func:`read_plan` lists the
+lattice patches overlapping a block and the region they cover; it serves
+:func:`axonseg.inference.stitch.predict_block`, the in-memory predictor (one block = the whole
+volume, as in ``benchmarks/bench_predict.py``). The whole-brain job does not recompute
+border patches: see :mod:`axonseg.inference.ownership`.
 """
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from axonseg.engine import BlockTask, Region, grid_blocks, run_serial
+from axonseg.engine import BlockTask, grid_blocks, run_serial
 
 logger = logging.getLogger(__name__)
 
@@ -150,9 +150,3 @@ def patches_in_tissue(tissue: TissueMask | None, ownership) -> np.ndarray:
     total = (sat[z1, y1, x1] - sat[z0, y1, x1] - sat[z1, y0, x1] - sat[z1, y1, x0]
              + sat[z0, y0, x1] + sat[z0, y1, x0] + sat[z1, y0, x0] - sat[z0, y0, x0])
     return total > 0
-
-
-def region_of_cells(tissue: TissueMask, region: Region) -> Region:
-    """The cells covering a volume ``region``."""
-    f = tissue.factor
-    return Region([a // f for a in region.start], [-(-b // f) for b in region.stop])

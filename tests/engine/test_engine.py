@@ -133,3 +133,40 @@ def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path, caplog):
         with FolderLock(tmp_path) as lock:
             assert lock.held and json.loads(lock.path.read_text())["pid"] == os.getpid()
     assert "stale lock" in caplog.text
+
+
+def _sleep_load(i: int) -> int:
+    import time
+    time.sleep(0.15)
+    return i
+
+
+def _sleep_compute(i: int, loaded: int, progress) -> int:
+    import time
+    time.sleep(0.15)
+    return loaded
+
+
+def _sleep_store(log: list, i: int, out: int) -> int:
+    import time
+    time.sleep(0.15)
+    log.append(out)
+    return out
+
+
+def test_serial_runner_overlaps_reading_and_writing_with_compute():
+    import time
+
+    blocks = grid_blocks((8, 8, 8), (2, 8, 8))  # 4 blocks; load, compute, store 0.15 s each
+    seconds = {}
+    for overlap in (False, True):
+        log: list = []
+        task = BlockTask("sleep", blocks, compute=_sleep_compute, store=functools.partial(_sleep_store, log),
+                         is_done=lambda i: False, load=_sleep_load)
+        t = time.perf_counter()
+        results: list = []
+        run_serial(task, range(4), results.append, overlap_io=overlap)
+        seconds[overlap] = time.perf_counter() - t
+        assert results == log == [0, 1, 2, 3]
+    assert seconds[False] > 1.7  # 4 x 0.45 s one after the other
+    assert seconds[True] < 0.75 * seconds[False], seconds  # ~0.15 + 4 x 0.15 + 0.15 when overlapped
