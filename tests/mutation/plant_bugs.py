@@ -13,6 +13,7 @@ Exit status 1 if any mutant survived or is stale.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -29,20 +30,15 @@ MUTANTS = [
   "build_lattice(self.shape_zyx, self.patch_size_zyx, self.settings.step_fraction)", "build_lattice(self.shape_zyx, self.patch_size_zyx)",
   [M + "test_stitching_oracles.py"]),
  ("done-marker written before the block's data", "axonseg/inference/blockjob.py",
-  """        _write(job, block, prob)
-        log_write(layout, index)
-    seconds = time.perf_counter() - t0
-    mark_done(layout, index, {""",
-  """        mark_done(layout, index, {})
-        _write(job, block, prob)
-        log_write(layout, index)
-    seconds = time.perf_counter() - t0
-    mark_done(layout, index, {""",
+  """    if computed["prob"] is not None:
+        write_region(layout.probability, block.write_slices, computed["prob"])""",
+  """    mark_done(layout, index, {})
+    if computed["prob"] is not None:
+        write_region(layout.probability, block.write_slices, computed["prob"])""",
   [M + "test_resume_kills.py"]),
- ("restart from status initializing removed", "axonseg/inference/pipeline.py",
-  """    elif state.read_run_json(layout).get("status") == "initializing":
-        mode = "new\"""", """    elif False:
-        mode = "new\"""",
+ ("restart from status initializing removed", "axonseg/inference/state.py",
+  '        if previous.get("status") == "initializing":\n            return "new"',
+  '        if False:\n            return "new"',
   [M + "test_resume_kills.py"]),
  ("histogram matching skipped, still called matched", "axonseg/cubes/create_data.py",
   "source = match_histogram(raw, read_tiff(reference))", "source = image",
@@ -69,8 +65,8 @@ MUTANTS = [
  ("cutmix box from artifact (create_data call)", "axonseg/cubes/create_data.py",
   "box = random_box(img.shape, artifact.shape, rng,", "box = random_box(artifact.shape, artifact.shape, rng,",
   [M + "test_create_data_mutants.py"]),
- ("safe unpickler allows every global", "axonseg/nnunet_v1/plans.py",
-  "        if (module, name) in _ALLOWED:\n", "        if True:\n",
+ ("safe unpickler allows every global", "axonseg/io/files.py",
+  "        if (module, name) in self._allowed:\n", "        if True:\n",
   [M + "test_safe_unpickler.py"]),
 ]
 
@@ -83,6 +79,13 @@ def main(only: list[str]) -> int:
         subprocess.run(["tar", "-x", "-C", str(snap)], input=archive, check=True)
         shutil.rmtree(snap / "tests")
         shutil.copytree(REPO / "tests", snap / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+        # PYTHONPATH, not only the working directory: a start-up .pth (axonseg register's guard)
+        # imports axonseg before the working directory is on sys.path
+        env = dict(os.environ, PYTHONPATH=str(snap))
+        where = subprocess.run([sys.executable, "-c", "import axonseg; print(axonseg.__file__)"], cwd=snap,
+                               env=env, capture_output=True, text=True, check=True).stdout.strip()
+        if not Path(where).resolve().is_relative_to(snap.resolve()):
+            raise RuntimeError(f"the copy's tests would import axonseg from {where}, not from {snap}")
         for name, rel, old, new, tests in MUTANTS:
             if only and not any(o in name for o in only):
                 continue
@@ -95,15 +98,22 @@ def main(only: list[str]) -> int:
             path.write_text(original.replace(old, new))
             try:
                 run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:warnings", "-p",
-                                      "no:cacheprovider", *tests], cwd=snap, capture_output=True, text=True)
+                                      "no:cacheprovider", "--basetemp", str(snap / ".pytest-tmp"), *tests],
+                                     cwd=snap, env=env, capture_output=True, text=True)
             finally:
                 path.write_text(original)
-            killed = run.returncode == 1
-            bad += not killed
-            print(f"{'KILLED  ' if killed else 'SURVIVED'}  {name}")
-            for line in run.stdout.splitlines():
-                if line.startswith("FAILED") or line.startswith("ERROR") or " passed" in line or " failed" in line:
-                    print("          " + line[:160])
+            lines = run.stdout.splitlines()
+            failed = [line for line in lines if line.startswith("FAILED")]
+            errors = [line for line in lines if line.startswith("ERROR")]
+            # killed = a killing test failed; errors (a fixture broke) are not counted as kills
+            verdict = "KILLED  " if run.returncode == 1 and failed and not errors else \
+                ("ERRORED " if errors else "SURVIVED")
+            bad += verdict != "KILLED  "
+            print(f"{verdict}  {name}")
+            for line in failed + errors + lines[-1:]:
+                print("          " + line[:160])
+            if errors:
+                print("\n".join(["          " + line for line in lines if line.startswith("E ")][:40]))
     return 1 if bad else 0
 
 
