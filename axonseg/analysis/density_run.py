@@ -13,17 +13,15 @@ the voxels ``[i*c, (i+1)*c)`` it summarises, so the map overlays the brain exact
 """
 from __future__ import annotations
 
-import csv
-import json
 import logging
-import shutil
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from axonseg.io.atomic import staged_folder
+from axonseg.io.files import read_csv_dicts, write_csv, write_json
 from axonseg.analysis.density import (BlockDensity, DensitySettings, block_shape_vox, cell_shape_vox,
                                       compute_density, region_table)
 
@@ -39,21 +37,20 @@ def read_region_names(path: str | Path) -> dict[int, str]:
     """Region id -> name from a CSV with columns ``id`` and ``name`` (e.g. a BrainGlobe atlas's
     ``structures.csv``)."""
     path = Path(path)
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f)
-        if not reader.fieldnames or not {"id", "name"} <= set(reader.fieldnames):
-            raise ValueError(f"{path}: expected CSV columns 'id' and 'name', got {reader.fieldnames}")
+    rows = read_csv_dicts(path)
+    if not rows or not {"id", "name"} <= set(rows[0]):
+        raise ValueError(f"{path}: expected CSV columns 'id' and 'name', got {list(rows[0]) if rows else []}")
+    names = {}
+    for line, row in enumerate(rows, start=2):
         try:
-            return {int(row["id"]): row["name"] for row in reader}
-        except ValueError as exc:
-            raise ValueError(f"{path}: line {reader.line_num}: {exc}") from exc
+            names[int(row["id"])] = row["name"]
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: line {line}: {exc}") from exc
+    return names
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["id"])
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(path, list(rows[0]) if rows else ["id"], rows)
 
 
 def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySettings,
@@ -104,8 +101,7 @@ def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySe
     grid = tuple(-(-n // c) for n, c in zip(reader.shape, cell))
     cell_um, cell_origin = cell_grid_transforms(voxel, cell)
     origin = [o + c for o, c in zip(level0_origin_um(input_path), cell_origin)]
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with staged_folder(out_dir, inputs=[input_path]) as tmp:
         chunks = tuple(b // c for b, c in zip(block, cell))
         for name, what in zip(MAPS, ("axon voxel fraction", "axon skeleton length (µm)")):
             create_ome_zarr(tmp / f"{name}.ome.zarr", grid, chunks, np.float32, cell_um, 1, name, fmt=fmt,
@@ -144,9 +140,5 @@ def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySe
             rows = region_table(regions, voxel, names)
             _write_csv(tmp / "regions.csv", rows)
             summary["regions"] = len(rows)
-        (tmp / "density.json").write_text(json.dumps(summary, indent=2) + "\n")
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        write_json(tmp / "density.json", summary)
     return summary

@@ -10,9 +10,7 @@ Results are written as JSON (every score, plus the mean over pairs per tolerance
 from __future__ import annotations
 
 import csv
-import json
 import logging
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from axonseg.analysis.metrics import Scores, binarize, score_tolerances
+from axonseg.io.files import write_json, write_text
 from axonseg.settings import SettingsBase
 
 logger = logging.getLogger(__name__)
@@ -150,13 +149,6 @@ def summary(results: Sequence[PairResult]) -> list[dict]:
     return out
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def write_results(results: Sequence[PairResult], settings: EvaluationSettings,
                   json_path: Path | None = None, csv_path: Path | None = None) -> None:
     """Write ``results`` as JSON (settings, pairs, mean per tolerance) and/or CSV."""
@@ -167,7 +159,7 @@ def write_results(results: Sequence[PairResult], settings: EvaluationSettings,
                "pairs": [{"id": r.case_id, "prediction": r.prediction, "truth": r.truth,
                           "scores": [s.to_dict() for s in r.scores]} for r in results],
                "mean": summary(results)}
-        _atomic_write_text(json_path, json.dumps(doc, indent=2) + "\n")
+        write_json(json_path, doc)
     if csv_path is not None:
         import io
 
@@ -179,7 +171,7 @@ def write_results(results: Sequence[PairResult], settings: EvaluationSettings,
             for s in r.scores:
                 writer.writerow({"id": r.case_id, "prediction": r.prediction, "truth": r.truth,
                                  "threshold": settings.threshold, **s.to_dict()})
-        _atomic_write_text(csv_path, buf.getvalue())
+        write_text(csv_path, buf.getvalue())
 
 
 def run_evaluation(prediction: Path, truth: Path, settings: EvaluationSettings,

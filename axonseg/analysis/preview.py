@@ -15,12 +15,13 @@ p = 0 ... 1, the green of the skeleton. :func:`preview_size_px` gives the exact 
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Sequence
 
 import dask.array as da
 import numpy as np
+
+from axonseg.io.atomic import atomic_file
 
 logger = logging.getLogger(__name__)
 
@@ -235,13 +236,8 @@ def save_preview_png(
     _draw_colour_bars(fig, rows[0][1], raw_limits, axes[0], prob_zyx is not None,
                       skeleton_zyx is not None)
 
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        fig.savefig(tmp, dpi=dpi, format="png", facecolor="black")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_file(path, "wb") as f:
+        fig.savefig(f, dpi=dpi, format="png", facecolor="black")
     if announce:
         logger.info("wrote preview %s (%d x %d px)", path, width, height)
     return path

@@ -17,7 +17,6 @@ The module needs no Qt: it returns napari ``LayerData`` tuples.
 """
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any, Callable
@@ -95,7 +94,9 @@ def _percentile_contrast(arr: da.Array, slices: int = 5, side_px: int = 1024) ->
 
 
 def _run_status(folder: Path) -> tuple[dict, str]:
-    meta = json.loads((folder / "run.json").read_text())
+    from axonseg.io.files import read_json
+
+    meta = read_json(folder / "run.json")
     return meta, str(meta.get("status", "unknown"))
 
 
