@@ -88,6 +88,17 @@ def _nan_zarr(d):
     return _zarr(d, "nan.zarr", data)
 
 
+class Pickled:
+    """Not weights: a checkpoint holding an object must be refused, never unpickled."""
+
+
+def _evil_pth(d: Path) -> Path:
+    import torch
+
+    torch.save({"x": Pickled()}, d / "evil.pth")
+    return d / "evil.pth"
+
+
 def _float_zarr(d, name="f.zarr"):
     return _zarr(d, name, np.random.default_rng(1).random((16, 32, 32)).astype(np.float32))
 
@@ -140,6 +151,8 @@ CASES = [
     Case("predict-missing-model", lambda d, m: _predict(_float_zarr(d), d / "nope.pth", "{out}/p"), 1, ("nope.pth",)),
     Case("predict-model-not-a-checkpoint", lambda d, m: _predict(_float_zarr(d), _text(d, "bad.pth", "not torch"),
                                                                  "{out}/p"), 1, ("bad.pth",)),
+    Case("predict-model-pickles-an-object", lambda d, m: _predict(_float_zarr(d), _evil_pth(d), "{out}/p"), 1,
+         ("evil.pth", "refused", "Pickled")),
     Case("predict-nan-input", lambda d, m: _predict(_nan_zarr(d), m, "{out}/p"), 1, ("NaN",)),
     Case("predict-output-class-out-of-range", lambda d, m: _predict(_float_zarr(d), m, "{out}/p", "--output-class", "5"),
          1, ("output", "class")),

@@ -178,6 +178,20 @@ def _from_axonseg_pth(obj: dict[str, Any], source: str) -> LoadedModel:
                        {k: v for k, v in obj.items() if k not in ("state_dict", "network", "normalization")})
 
 
+def _torch_load_problem(exc: Exception) -> str:
+    """torch.load's (multi-line, coloured) error in one line: what was refused, or what is wrong."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    refused = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    if refused:
+        return (f"refused by torch.load(weights_only=True): it pickles {refused.group(1)}, which a checkpoint "
+                "of weights should not contain (axonseg never unpickles arbitrary objects)")
+    errors = re.findall(r"\w+Error: (.+)", text)
+    first = next((line.strip() for line in text.splitlines() if line.strip()), type(exc).__name__)
+    return f"not a readable torch checkpoint ({errors[-1].strip() if errors else first})"
+
+
 def load_model(path: str | Path, fold: int = 0, checkpoint: str = "final", patch_size_zyx=None,
                heads: int = 2, dim_heads: int = 8, normalization: str = "nonCT") -> LoadedModel:
     """Load weights of any supported kind (see module docstring).
@@ -202,7 +216,7 @@ def load_model(path: str | Path, fold: int = 0, checkpoint: str = "final", patch
     try:
         obj = load_checkpoint(path)
     except Exception as e:  # torch raises many types for a bad file; re-raise with the path
-        raise WeightsError(f"{path}: cannot load with torch.load(weights_only=True): {e}") from e
+        raise WeightsError(f"{path}: {_torch_load_problem(e)}") from e
     if isinstance(obj, dict) and obj.get("format") == FORMAT:
         return _from_axonseg_pth(obj, str(path))
     if isinstance(obj, dict) and "state_dict" in obj:

@@ -33,7 +33,13 @@ def trainer_folder() -> Path:
 
 
 GUARD_NAME = "axonseg_nnunet_guard.pth"
-GUARD_TEXT = ("import importlib.util as u; u.find_spec('axonseg') and __import__('axonseg.nnunet_v1.env_guard')"
+#: One line (a .pth line must be one): find axonseg's folder without importing it (so that a
+#: process that puts another axonseg checkout first on sys.path still imports that one), then
+#: run the guard's source.
+GUARD_TEXT = ("import importlib.util as u; s = u.find_spec('axonseg'); "
+              "p = s and s.submodule_search_locations and s.submodule_search_locations[0] + "
+              "'/nnunet_v1/env_guard.py'; "
+              "p and __import__('os').path.isfile(p) and exec(compile(open(p).read(), p, 'exec'), {})"
               "  # written by `axonseg register`; remove with `axonseg unregister`\n")
 
 
