@@ -2,37 +2,53 @@
 
 One lattice covers the whole (padded) volume. Every block of the output is computed
 from exactly the lattice patches that overlap it, so block-wise prediction equals one
-sliding window over the whole volume. The step rule and the Gaussian are nnU-Net v1's
-own functions (``SegmentationNetwork._compute_steps_for_sliding_window`` and
-``_get_gaussian``), called, not copied.
+sliding window over the whole volume. The step rule (:func:`sliding_window_starts`) and
+the Gaussian (:func:`gaussian_importance_map`) are our own code, written to nnU-Net v1's
+rules (``SegmentationNetwork._compute_steps_for_sliding_window`` and ``_get_gaussian``);
+the tests compare them with nnU-Net's on random shapes instead of calling its private methods.
 """
 from __future__ import annotations
 
-import contextlib
-import io
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy.ndimage import gaussian_filter
 
 
-def _segmentation_network():
-    # nnU-Net prints a citation banner on first import; keep it off our stdout.
-    with contextlib.redirect_stdout(io.StringIO()):
-        from nnunet.network_architecture.neural_network import SegmentationNetwork
-    return SegmentationNetwork
+def sliding_window_starts(patch: int, size: int, step_fraction: float) -> tuple[int, ...]:
+    """Patch starts along one axis of length ``size`` (>= ``patch``): nnU-Net v1's rule.
+
+    The target step is ``patch * step_fraction``; the number of patches is the fewest at that
+    step that cover the axis, ``ceil((size - patch) / step) + 1``; they are then spread evenly
+    from 0 to ``size - patch`` and rounded half to even (numpy's ``round``).
+    """
+    if size < patch:
+        raise ValueError(f"axis of {size} voxels is shorter than the patch ({patch}); pad it first")
+    n = int(math.ceil((size - patch) / (patch * step_fraction))) + 1
+    if n == 1:
+        return (0,)
+    step = (size - patch) / (n - 1)
+    return tuple(int(np.round(step * i)) for i in range(n))
 
 
 @lru_cache(maxsize=8)
 def _gaussian_cached(patch_size_zyx: tuple[int, ...], sigma_scale: float) -> np.ndarray:
-    g = _segmentation_network()._get_gaussian(np.array(patch_size_zyx), sigma_scale=sigma_scale)
-    g = np.ascontiguousarray(g, dtype=np.float32)
+    delta = np.zeros(patch_size_zyx)
+    delta[tuple(p // 2 for p in patch_size_zyx)] = 1
+    g = gaussian_filter(delta, [p * sigma_scale for p in patch_size_zyx], 0, mode="constant", cval=0)
+    g = (g / np.max(g)).astype(np.float32)
+    g[g == 0] = np.min(g[g != 0])  # no zero weights: the weight sum divides
+    g = np.ascontiguousarray(g)
     g.setflags(write=False)
     return g
 
 
 def gaussian_importance_map(patch_size_zyx: tuple[int, ...], sigma_scale: float = 1.0 / 8) -> np.ndarray:
-    """nnU-Net v1's Gaussian importance map for a patch (float32, max 1, no zeros; read-only)."""
+    """nnU-Net v1's Gaussian importance map for a patch: a unit impulse at ``patch // 2`` blurred
+    with sigma = ``patch * sigma_scale`` (zero boundary), scaled to max 1, float32, zeros raised
+    to the smallest non-zero weight; read-only."""
     return _gaussian_cached(tuple(int(p) for p in patch_size_zyx), float(sigma_scale))
 
 
@@ -103,5 +119,5 @@ def build_lattice(shape_zyx: tuple[int, ...], patch_size_zyx: tuple[int, ...],
         raise ValueError(f"need 3-D shapes, got volume {shape} and patch {patch}")
     pad = pad_amounts(shape, patch)
     padded = tuple(s + b + a for s, (b, a) in zip(shape, pad))
-    steps = _segmentation_network()._compute_steps_for_sliding_window(patch, padded, step_fraction)
-    return PatchLattice(shape, patch, pad, tuple(tuple(int(s) for s in st) for st in steps))
+    steps = tuple(sliding_window_starts(p, n, step_fraction) for p, n in zip(patch, padded))
+    return PatchLattice(shape, patch, pad, steps)
