@@ -131,6 +131,11 @@ BAD_INPUTS = {
                                 "volume-1002.tiff: volume of shape (20, 20, 12) is smaller than the patch"),
     "2-D volume": (lambda r: _write(r / "base/train/volumes/volume-1001.tiff", np.zeros((20, 20), np.uint16)),
                    "volume-1001.tiff: volume must be a 3-D array"),
+    "the same cube under two ids": (lambda r: (
+        (r / "base/train/volumes/volume-1003.tiff").write_bytes((r / "base/train/volumes/volume-1001.tiff").read_bytes()),
+        (r / "base/train/Fine-label/label-1003.tiff").write_bytes(
+            (r / "base/train/Fine-label/label-1001.tiff").read_bytes())),
+        "volume-1003.tiff: the same cube as"),
     "label values": (lambda r: _write(r / "base/train/Fine-label/label-1000.tiff", np.full((20,) * 3, 2, np.uint8)),
                      "label-1000.tiff: unexpected label values [2]"),
 }

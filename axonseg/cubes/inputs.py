@@ -6,6 +6,7 @@ cubes smaller than the patch, non-3-D arrays, label values other than {0, 1} / {
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,8 +73,14 @@ def gather_inputs(settings: CreateDataSettings) -> Inputs:
     if unpaired:
         raise CreateDataError(f"ids without a partner between {settings.folder('volumes')} and "
                               f"{settings.folder('labels')}: {unpaired}")
+    seen: dict[str, Path] = {}  # content digest -> first cube: a copy would sit in two folds
     for i in sorted(volumes):
         volume = _check_cube(volumes[i], patch, "volume")
+        digest = hashlib.sha256(np.ascontiguousarray(volume).tobytes() + str(volume.shape).encode()).hexdigest()
+        if digest in seen:
+            raise CreateDataError(f"{volumes[i]}: the same cube as {seen[digest]} (identical voxels); a copy "
+                                  "under another id could land in both training and validation: remove one")
+        seen[digest] = volumes[i]
         label = _check_cube(labels[i], None, "label")
         if label.shape != volume.shape:
             raise CreateDataError(f"{labels[i]}: label shape {label.shape} differs from volume "
