@@ -153,6 +153,11 @@ CASES = [
                                                                  "{out}/p"), 1, ("bad.pth",)),
     Case("predict-model-pickles-an-object", lambda d, m: _predict(_float_zarr(d), _evil_pth(d), "{out}/p"), 1,
          ("evil.pth", "refused", "Pickled")),
+    Case("predict-truncated-tiff", lambda d, m: _predict(_truncated_tiff(d), m, "{out}/p", "--voxel-size-um", "1", "1",
+                                                         "1"), 1, ("cut.tiff", "truncated")),
+    Case("predict-slices-of-different-shapes", lambda d, m: _predict(_slices(d, [(16, 16)] * 3 + [(16, 17)]), m,
+                                                                     "{out}/p", "--voxel-size-um", "1", "1", "1"),
+         1, ("slice_0003.tif",)),
     Case("predict-nan-input", lambda d, m: _predict(_nan_zarr(d), m, "{out}/p"), 1, ("NaN",)),
     Case("predict-output-class-out-of-range", lambda d, m: _predict(_float_zarr(d), m, "{out}/p", "--output-class", "5"),
          1, ("output", "class")),
@@ -236,6 +241,15 @@ def _digest(root: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> Path:
     return write_model(tmp_path_factory.mktemp("model") / "m16.pth", patch=(16, 16, 16), pools=2)
+
+
+def test_after_a_refused_device_the_same_command_on_cpu_runs(tmp_path, model, capsys):
+    """The refused ``--device cuda`` run left nothing, so ``--device cpu`` is not 'different settings'."""
+    d = tmp_path / "in"
+    d.mkdir()
+    inp, out = _float_zarr(d), tmp_path / "out" / "p"
+    assert axonseg_main(_predict(inp, model, out, "--device", "cuda")) == 1
+    assert axonseg_main(_predict(inp, model, out, "--device", "cpu")) == 0, capsys.readouterr().err
 
 
 def test_the_table_covers_forty_kinds():

@@ -56,6 +56,11 @@ def tiff_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
             if not pages:
                 raise VolumeError(f"{path}: TIFF file without images")
             shape, dtype = tuple(pages[0].shape), np.dtype(pages[0].dtype)
+            series_shape = tuple(tf.series[0].shape) if tf.series else shape
+            expected = int(np.prod(series_shape[:len(series_shape) - len(shape)], dtype=np.int64))
+            if len(pages) < expected:
+                raise VolumeError(f"{path}: truncated: its metadata describes {expected} images of {shape}, "
+                                  f"only {len(pages)} can be read")
             for i, page in enumerate(pages):
                 if tuple(page.shape) != shape or np.dtype(page.dtype) != dtype:
                     raise VolumeError(f"{path}: page {i} is {page.shape} {page.dtype}, page 0 is {shape} {dtype}")
