@@ -39,7 +39,8 @@ class PatchPredictor:
                  batch_size: int | None, cache_dir: str | Path | None, channels_last: bool,
                  autocast: str | None):
         self.net, self.device, self.runtime, self.flips = net, device, runtime, flips
-        self.batch_size, self.cache_dir, self.channels_last, self.autocast = batch_size, cache_dir, channels_last, autocast
+        self.batch_size, self.cache_dir = batch_size, cache_dir
+        self.channels_last, self.autocast = channels_last, autocast
         self.calls: dict[tuple[int, ...], NetworkCall] = {}
 
     def network_call(self, shape: tuple[int, ...]) -> NetworkCall:

@@ -2,7 +2,8 @@
 
 ``eager`` (plain torch, optionally channels_last_3d and, on CUDA, autocast), ``compile``
 (``torch.compile``, inductor), ``onnxruntime`` (the network exported with ``torch.onnx.export``)
-and ``openvino`` (the same ONNX file converted to OpenVINO IR). All four take a float32 torch
+and ``openvino`` (the network exported with its InstanceNorms as two-level sums, see
+:mod:`axonseg.inference.precise_norm`, and converted to OpenVINO IR). All four take a float32 torch
 tensor ``(n, C, z, y, x)`` with ``n <= batch`` and return float32 logits; the fixed-shape runtimes
 pad a short last batch with zeros (InstanceNorm is per sample, so padding changes nothing).
 
@@ -26,6 +27,8 @@ from typing import Callable
 
 import numpy as np
 import torch
+
+from axonseg.inference.precise_norm import with_two_level_instance_norms
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +176,7 @@ def build_network_call(net: torch.nn.Module, runtime: str, device: str | torch.d
     _require(runtime)  # before a possibly long export
     folder = cache_folder(cache_dir, net, input_shape)
     t0 = time.perf_counter()
-    onnx_path, exported = export_onnx(net, folder, input_shape, runtime)
+    onnx_path, exported = export_onnx(net, folder, input_shape, runtime, two_level_norm=runtime == "openvino")
     if runtime == "onnxruntime":
         fn = _onnxruntime_fn(onnx_path)
         files = (onnx_path,)
@@ -218,15 +221,22 @@ def _torch_call(net, runtime, dev, input_shape, channels_last, autocast) -> Netw
 
 
 def export_onnx(net: torch.nn.Module, folder: Path, input_shape: tuple[int, ...],
-                runtime: str = "onnxruntime") -> tuple[Path, bool]:
-    """``folder/model-torch<ver>-opset<N>.onnx``, exported unless already there; (path, exported)."""
-    path = folder / f"model-torch{torch.__version__.split('+')[0]}-opset{ONNX_OPSET}.onnx"
+                runtime: str = "onnxruntime", two_level_norm: bool = False) -> tuple[Path, bool]:
+    """``folder/model-torch<ver>-opset<N>[-norm2].onnx``, exported unless already there; (path, exported).
+
+    ``two_level_norm``: InstanceNorms exported as two-level sums (:mod:`axonseg.inference.precise_norm`).
+    """
+    suffix = "-norm2" if two_level_norm else ""
+    path = folder / f"model-torch{torch.__version__.split('+')[0]}-opset{ONNX_OPSET}{suffix}.onnx"
     if path.exists():
         return path, False
     tmp = folder / f".{path.name}.{os.getpid()}.tmp"
     x = torch.zeros(input_shape, dtype=torch.float32)
     t0 = time.perf_counter()
     cpu_net = net.to("cpu", memory_format=torch.contiguous_format).eval()
+    if two_level_norm:
+        cpu_net, swapped = with_two_level_instance_norms(cpu_net)
+        logger.info("runtime %s: %d InstanceNorms exported as two-level sums", runtime, swapped)
     try:
         with torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
             torch.onnx.export(cpu_net, (x,), str(tmp), input_names=["x"], output_names=["logits"],
@@ -236,9 +246,9 @@ def export_onnx(net: torch.nn.Module, folder: Path, input_shape: tuple[int, ...]
         raise RuntimeUnavailableError(f"runtime {runtime}: {type(net).__name__} does not export to ONNX "
                                       f"(torch.onnx.export, dynamo): {type(e).__name__}: {e}") from e
     os.replace(tmp, path)
-    (folder / "export.json").write_text(json.dumps({
+    path.with_suffix(".json").write_text(json.dumps({
         "network": type(net).__name__, "input_shape": list(input_shape), "torch": torch.__version__,
-        "opset": ONNX_OPSET, "seconds": round(time.perf_counter() - t0, 2)}, indent=1))
+        "opset": ONNX_OPSET, "two_level_norm": two_level_norm, "seconds": round(time.perf_counter() - t0, 2)}, indent=1))
     return path, True
 
 

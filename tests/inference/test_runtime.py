@@ -12,6 +12,7 @@ import torch
 import zarr
 
 from axonseg.inference import PredictSettings
+from axonseg.inference.precise_norm import TwoLevelInstanceNorm, with_two_level_instance_norms
 from axonseg.inference.predictor import make_patch_predictor
 from axonseg.inference.runtime import (CPU_AUTO, RuntimeUnavailableError, build_network_call, resolve_runtime,
                                        weights_sha256)
@@ -87,7 +88,8 @@ def test_exports_are_cached_by_weights_patch_and_batch(tmp_path):
     assert not again.exported and again.files == first.files
     assert [f.stat().st_mtime_ns for f in again.files] == mtimes, "a cached export was written again"
     onnx = build_network_call(_small(), "onnxruntime", "cpu", shape, cache_dir=tmp_path)
-    assert not onnx.exported and onnx.files[0] == first.files[0]  # OpenVINO's IR was made from this ONNX file
+    assert onnx.exported and onnx.files[0] != first.files[0]  # OpenVINO's export has two-level norms
+    assert not build_network_call(_small(), "onnxruntime", "cpu", shape, cache_dir=tmp_path).exported
     other_batch = build_network_call(_small(), "onnxruntime", "cpu", (1,) + shape[1:], cache_dir=tmp_path)
     other_weights = build_network_call(_small(seed=1), "onnxruntime", "cpu", shape, cache_dir=tmp_path)
     assert other_batch.exported and other_weights.exported
@@ -197,3 +199,23 @@ def test_cuda_channels_last_equals_contiguous(real_patches):
 def test_autocast_on_cpu_is_refused():
     with pytest.raises(ValueError, match="autocast 'fp16' is for cuda devices"):
         make_patch_predictor(_net("generic_unet"), autocast="fp16")
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_two_level_instance_norm_is_instance_norm(real_patches, affine):
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv3d(1, 4, 3, padding=1), torch.nn.InstanceNorm3d(4, affine=affine),
+                              torch.nn.Sequential(torch.nn.InstanceNorm3d(4, affine=affine)),
+                              torch.nn.BatchNorm3d(4), torch.nn.InstanceNorm3d(4, track_running_stats=True))
+    if affine:
+        torch.nn.init.normal_(net[1].weight)
+        torch.nn.init.normal_(net[1].bias)
+    net.eval()
+    two_level, swapped = with_two_level_instance_norms(net)
+    assert swapped == 2 and isinstance(two_level[1], TwoLevelInstanceNorm)
+    assert isinstance(two_level[4], torch.nn.InstanceNorm3d), "norms with running statistics stay"
+    assert isinstance(net[1], torch.nn.InstanceNorm3d), "the original network is not modified"
+    x = torch.from_numpy(real_patches) * 3 + 7  # an offset and scale the norm must remove
+    with torch.no_grad():
+        a, b = net(x), two_level(x)
+    assert float(a.abs().max()) > 1 and float((a - b).abs().max()) < 1e-4
