@@ -30,8 +30,8 @@ class PatchProgress:
 
     def __post_init__(self):
         self.t0 = time.perf_counter()
-        self.bar = tqdm(total=sum(self.expected.values()), desc=self.description, unit="patch", disable=not self.enabled,
-                        smoothing=0.1, dynamic_ncols=True)
+        self.bar = tqdm(total=sum(self.expected.values()), desc=self.description, unit="patch",
+                        disable=not self.enabled, smoothing=0.1, dynamic_ncols=True)
 
     def _postfix(self) -> None:
         dt = max(time.perf_counter() - self.t0, 1e-9)
