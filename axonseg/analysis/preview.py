@@ -21,7 +21,7 @@ from typing import Sequence
 import dask.array as da
 import numpy as np
 
-from axonseg.io.atomic import atomic_file
+from axonseg.io.images import save_figure_png
 
 logger = logging.getLogger(__name__)
 
@@ -236,8 +236,7 @@ def save_preview_png(
     _draw_colour_bars(fig, rows[0][1], raw_limits, axes[0], prob_zyx is not None,
                       skeleton_zyx is not None)
 
-    with atomic_file(path, "wb") as f:
-        fig.savefig(f, dpi=dpi, format="png", facecolor="black")
+    save_figure_png(fig, path, dpi=dpi, facecolor="black")
     if announce:
         logger.info("wrote preview %s (%d x %d px)", path, width, height)
     return path

@@ -9,18 +9,16 @@ to run it.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from pathlib import Path
 from typing import Any
 
-import torch
-
 import axonseg
-from axonseg.nnunet_v1.checkpoints import to_builtin
-from axonseg.nnunet_v1.plans import CHECKPOINT_FILES
 from axonseg.inference.weights import (FORMAT, FORMAT_VERSION, LoadedModel, WeightsError, build_loaded_network,
                                        load_model)
+from axonseg.io.torch_files import save_torch
+from axonseg.nnunet_v1.checkpoints import to_builtin
+from axonseg.nnunet_v1.plans import CHECKPOINT_FILES
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +72,7 @@ def export_model(source: str | Path, out_path: str | Path, fold: int = 0, checkp
     build_loaded_network(model)  # strict check: raises listing differences
     payload = model_to_dict(model)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, out_path)
+    save_torch(out_path, payload)
     logger.info("exported %s (%s, %d tensors) to %s", src, model.config.architecture, len(payload["state_dict"]),
                 out_path)
     return out_path

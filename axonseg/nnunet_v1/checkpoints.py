@@ -49,8 +49,10 @@ def allow_nnunet_v1_globals() -> None:
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load an nnU-Net v1 / D-LMBmap / axonseg checkpoint safely onto the CPU."""
+    from axonseg.io.torch_files import load_weights_only
+
     allow_nnunet_v1_globals()
-    return torch.load(str(path), map_location="cpu", weights_only=True)
+    return load_weights_only(path, map_location="cpu")
 
 
 def to_builtin(obj: Any) -> Any:
