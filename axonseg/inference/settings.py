@@ -125,7 +125,7 @@ class PredictSettings(SettingsBase):
     tissue_mask: bool = True
     tissue_threshold: float | None = None
     tissue_downsample_vox: int = 8
-    tissue_margin_vox: int = 16
+    tissue_margin_vox: int = 8
     overlap_io: bool = True
     ngff_version: str = "0.5"
     shard_shape_vox: tuple[int, int, int] | None = None

@@ -108,7 +108,7 @@ def automatic_threshold(view: np.ndarray) -> float | None:
     return float(np.expm1(t))
 
 
-def tissue_mask(view: np.ndarray, factor: int, threshold: float | None = None, margin_vox: int = 16,
+def tissue_mask(view: np.ndarray, factor: int, threshold: float | None = None, margin_vox: int = 8,
                 automatic: bool = True) -> TissueMask:
     """Threshold the low-resolution ``view`` (automatic when ``threshold`` is None and ``automatic``)."""
     from scipy.ndimage import binary_dilation
