@@ -107,6 +107,8 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=float, nargs="*", default=[0.6, 0.75, 1.0],
                    help="step fractions compared with the defaults row (step 0.5 + tissue mask)")
     p.add_argument("--no-small", action="store_true", help="skip the 1/8-volume RSS row")
+    p.add_argument("--rows", nargs="+", help="run only these rows (nnunet, nnunet-settings, defaults, step<S>, "
+                                              "defaults-small); without nnunet, Dice is vs nnunet-settings")
     p.add_argument("--row", help=argparse.SUPPRESS)
     p.add_argument("--work", help=argparse.SUPPRESS)
     p.add_argument("--settings", default="{}", help=argparse.SUPPRESS)
@@ -138,6 +140,8 @@ def main(argv=None) -> int:
     rows += [(f"step{st}", f"axonseg step {st} + tissue mask", {"step_fraction": st}, "full") for st in args.steps]
     if not args.no_small:
         rows.append(("defaults-small", f"axonseg defaults, 1/8 volume {small}", {}, "small"))
+    if args.rows:
+        rows = [r for r in rows if r[0] in args.rows]
     results = {}
     for key, name, settings, scale in rows:
         cmd = ["nice", sys.executable, __file__, "--row", key, "--work", str(work), "--threads", str(args.threads),
@@ -149,43 +153,49 @@ def main(argv=None) -> int:
             return 1
         results[key] = json.loads(res.stdout.split("RESULT ")[-1])
         print(f"  {name}: {time.time() - t:.0f} s", file=sys.stderr, flush=True)
-    ref = np.load(work / "nnunet.npy")
+    base = "nnunet" if "nnunet" in results else "nnunet-settings"
+    ref = np.load(work / f"{base}.npy")
+    unskipped = np.load(work / "nnunet-settings.npy") if "nnunet-settings" in results else None
     voxels = int(np.prod(shape))
-    base_s = results["nnunet"]["seconds"]
+    base_s = results[base]["seconds"]
     print(f"\nbrain-shaped volume {shape[0]}x{shape[1]}x{shape[2]} = {voxels:,} voxels (brain ellipsoid 52 % of "
-          f"the box; tissue mask with its margin {results['defaults'].get('tissue') or 0:.0%}); starter model "
+          f"the box; tissue mask with its margin {results.get('defaults', {}).get('tissue') or 0:.0%}); starter model "
           f"(patch 64^3), whole-volume z-score; {args.threads} threads\n")
-    head = ("| row | wall s | speed vs nnU-Net | Dice vs nnU-Net mask | peak RSS MB | patches run | "
-            "patches skipped | patches / Mvoxel |")
+    print(f"(speed and Dice relative to: {base}; 'vs unskipped': vs axonseg at nnU-Net's settings)\n")
+    head = ("| row | wall s | speed vs nnU-Net | Dice vs nnU-Net mask | Dice vs unskipped | peak RSS MB | "
+            "patches run | patches skipped | patches / Mvoxel |")
     print(head)
     print("|" + "|".join("---" for _ in head.split("|")[1:-1]) + "|")
     for key, name, _, scale in rows:
         if scale != "full":
             continue
         r = results[key]
-        d = _dice(np.load(work / f"{key}.npy"), ref)
-        print(f"| {name} | {r['seconds']:.1f} | {base_s / r['seconds']:.2f}x | {d:.4f} | {r['peak_mb']:.0f} | "
+        m = np.load(work / f"{key}.npy")
+        du = f"{_dice(m, unskipped):.4f}" if unskipped is not None else "-"
+        print(f"| {name} | {r['seconds']:.1f} | {base_s / r['seconds']:.2f}x | {_dice(m, ref):.4f} | {du} | "
+              f"{r['peak_mb']:.0f} | "
               f"{r['patches']} | {r['skipped']} | {r['patches'] / voxels * 1e6:.2f} |")
-    if args.steps:
+    if any(k.startswith("step") for k in results) and "defaults" in results:
         from axonseg.inference import PredictSettings
         d0 = PredictSettings().step_fraction
         ref_d = np.load(work / "defaults.npy")
         print(f"\nstep table (tissue mask on); reference: the defaults row (step {d0})")
         print("| step | patches / Mvoxel | Mvoxel/s | Dice vs step " f"{d0}" " | Dice vs nnU-Net |")
         print("|---|---|---|---|---|")
-        for st, key in [(d0, "defaults")] + [(st, f"step{st}") for st in args.steps]:
+        for st, key in [(d0, "defaults")] + [(st, f"step{st}") for st in args.steps if f"step{st}" in results]:
             r, m = results[key], np.load(work / f"{key}.npy")
             print(f"| {st} | {r['patches'] / voxels * 1e6:.2f} | {voxels / r['seconds'] / 1e6:.3f} | "
                   f"{_dice(m, ref_d):.4f} | {_dice(m, ref):.4f} |")
-    d = results["defaults"]
+    d = results.get("defaults")
+    if d is None:
+        return 0
     if "defaults-small" in results:
         print(f"\npeak RSS, defaults: {results['defaults-small']['peak_mb']:.0f} MB at {small} -> "
               f"{d['peak_mb']:.0f} MB at {shape} ({voxels / np.prod(small):.1f}x voxels): "
               f"{d['peak_mb'] / results['defaults-small']['peak_mb']:.2f}x")
     brain = float(np.prod(BRAIN_ZYX))
     print(f"extrapolated, defaults, 7233x7199x1184 brain on this CPU ({args.threads} threads): "
-          f"{d['seconds'] / voxels * brain / 3600:.1f} h (nnU-Net predict_3D: {base_s / voxels * brain / 3600:.1f} h, "
-          f"and it would need the whole brain in RAM)")
+          f"{d['seconds'] / voxels * brain / 3600:.1f} h ({base}: {base_s / voxels * brain / 3600:.1f} h)")
     return 0
 
 
