@@ -3,7 +3,7 @@
 Every block job of axonseg (prediction, ...) is a :class:`BlockTask` run by
 :func:`run_serial` or :func:`run_dask`.
 """
-from axonseg.engine.lock import FolderLock, LockError
+from axonseg.io.lock import FolderLock, LockError  # locks are files: they live in axonseg.io
 from axonseg.engine.region import Region
 from axonseg.engine.runners import run_dask, run_serial
 from axonseg.engine.task import Block, BlockTask, check_block_shape, grid_blocks, run_block

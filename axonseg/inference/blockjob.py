@@ -31,6 +31,7 @@ from axonseg.inference.ownership import PatchOwnership
 from axonseg.inference.settings import PredictSettings
 from axonseg.inference.state import OutputLayout, log_write, mark_done
 from axonseg.inference.stitch import read_padded_region
+from axonseg.io.files import load_npy, save_npy
 
 logger = logging.getLogger(__name__)
 
@@ -210,7 +211,7 @@ def _spill_path(job: PredictJob, src: int, dst: int, empty: bool) -> Path:
 def _read_spill(job: PredictJob, src: int, dst: int, shape: tuple[int, ...]) -> np.ndarray | None:
     full, zero = _spill_path(job, src, dst, False), _spill_path(job, src, dst, True)
     if full.exists():
-        arr = np.load(full)
+        arr = load_npy(full)
         if arr.shape != shape:
             raise RuntimeError(f"{full}: spill has shape {arr.shape}, expected {shape}")
         return arr
@@ -285,13 +286,7 @@ def _overlapping_volume_starts(job: PredictJob, region: Region) -> tuple[tuple[i
 
 
 def _save_atomic(path: Path, arr: np.ndarray | None) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    if arr is None:
-        tmp.write_bytes(b"")
-    else:
-        with open(tmp, "wb") as f:
-            np.save(f, arr)
-    os.replace(tmp, path)
+    save_npy(path, arr)
 
 
 def store_block(job: PredictJob, index: int, computed: dict[str, Any]) -> BlockResult:

@@ -25,6 +25,7 @@ from axonseg.inference.normalization import NormalizationParams, check_finite_vo
 from axonseg.inference.progress import PatchProgress
 from axonseg.inference.settings import PredictSettings
 from axonseg.inference.weights import LoadedModel, build_loaded_network, load_model
+from axonseg.io.files import read_json
 
 logger = logging.getLogger(__name__)
 
@@ -309,11 +310,9 @@ def _run(layout, model, model_path, settings, input_path, dataset, t0, progress)
 
 def _patch_totals(layout: state.OutputLayout, job: PredictJob) -> dict:
     """Patch counts over all blocks (from their done markers): each lattice patch run at most once."""
-    import json
-
     run = skipped = 0
     for b in job.blocks:
-        info = json.loads(layout.marker(b.index).read_text())
+        info = read_json(layout.marker(b.index))
         run += info.get("patches", 0)
         skipped += info.get("patches_skipped", 0)
     lattice = job.lattice.num_patches

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import json
 import logging
 import os
 import time
@@ -29,6 +28,7 @@ import numpy as np
 import torch
 
 from axonseg.inference.precise_norm import with_two_level_instance_norms
+from axonseg.io.files import write_json
 
 logger = logging.getLogger(__name__)
 
@@ -248,9 +248,9 @@ def export_onnx(net: torch.nn.Module, folder: Path, input_shape: tuple[int, ...]
         raise RuntimeUnavailableError(f"runtime {runtime}: {type(net).__name__} does not export to ONNX "
                                       f"(torch.onnx.export, dynamo): {type(e).__name__}: {e}") from e
     os.replace(tmp, path)
-    path.with_suffix(".json").write_text(json.dumps({
+    write_json(path.with_suffix(".json"), {
         "network": type(net).__name__, "input_shape": list(input_shape), "torch": torch.__version__,
-        "opset": ONNX_OPSET, "two_level_norm": two_level_norm, "seconds": round(time.perf_counter() - t0, 2)}, indent=1))
+        "opset": ONNX_OPSET, "two_level_norm": two_level_norm, "seconds": round(time.perf_counter() - t0, 2)}, indent=1)
     return path, True
 
 

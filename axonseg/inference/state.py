@@ -26,7 +26,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
 from axonseg.errors import AxonsegError
+from axonseg.io.files import append_line, read_json, write_json
 
 
 class OutputError(AxonsegError, ValueError):
@@ -82,13 +84,11 @@ class OutputLayout:
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
-    os.replace(tmp, path)
+    write_json(path, data, indent=2, sort_keys=True, default=str, trailing_newline=False)
 
 
 def read_run_json(layout: OutputLayout) -> dict[str, Any]:
-    return json.loads(layout.run_json.read_text())
+    return read_json(layout.run_json)
 
 
 def mark_done(layout: OutputLayout, index: int, info: dict[str, Any]) -> None:
@@ -104,15 +104,11 @@ def done_indices(layout: OutputLayout) -> set[int]:
 
 def log_write(layout: OutputLayout, index: int) -> None:
     """Append one line per block write (O_APPEND: one small write, safe across processes)."""
-    fd = os.open(layout.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, f"{index} {os.getpid()}\n".encode())
-    finally:
-        os.close(fd)
+    append_line(layout.log, f"{index} {os.getpid()}")
 
 
 def _contents(layout: OutputLayout) -> list[Path]:
-    from axonseg.engine.lock import LOCK_NAME
+    from axonseg.io.lock import LOCK_NAME
 
     return [p for p in layout.root.iterdir() if p.name != LOCK_NAME]
 

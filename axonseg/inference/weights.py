@@ -178,9 +178,16 @@ def _from_axonseg_pth(obj: dict[str, Any], source: str) -> LoadedModel:
                        {k: v for k, v in obj.items() if k not in ("state_dict", "network", "normalization")})
 
 
-def _torch_load_problem(exc: Exception) -> str:
+def _torch_load_problem(exc: Exception, path: Path) -> str:
     """torch.load's (multi-line, coloured) error in one line: what was refused, or what is wrong."""
     import re
+    import zipfile
+
+    from axonseg.io.files import read_head
+
+    head = read_head(path, 2) if path.is_file() else b""
+    if not zipfile.is_zipfile(path) and not head.startswith(b"\x80"):
+        return "not a torch checkpoint (neither torch's zip format nor a pickle)"
 
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
     refused = re.search(r"Unsupported global: GLOBAL (\S+)", text)
@@ -216,7 +223,7 @@ def load_model(path: str | Path, fold: int = 0, checkpoint: str = "final", patch
     try:
         obj = load_checkpoint(path)
     except Exception as e:  # torch raises many types for a bad file; re-raise with the path
-        raise WeightsError(f"{path}: {_torch_load_problem(e)}") from e
+        raise WeightsError(f"{path}: {_torch_load_problem(e, path)}") from e
     if isinstance(obj, dict) and obj.get("format") == FORMAT:
         return _from_axonseg_pth(obj, str(path))
     if isinstance(obj, dict) and "state_dict" in obj:

@@ -44,6 +44,12 @@ def read_bytes(path: str | Path) -> bytes:
         raise FileFormatError(f"{path}: no such file") from None
 
 
+def read_head(path: str | Path, n: int) -> bytes:
+    """The first ``n`` bytes of a file (to recognise its format)."""
+    with open(Path(path), "rb") as f:
+        return f.read(n)
+
+
 def read_json(path: str | Path) -> Any:
     """Parsed JSON; bad JSON is a :class:`FileFormatError` naming the file and line."""
     text = read_text(path)
@@ -53,9 +59,39 @@ def read_json(path: str | Path) -> Any:
         raise FileFormatError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
 
 
-def write_json(path: str | Path, data: Any, indent: int | None = 2, sort_keys: bool = False) -> Path:
-    """JSON with a trailing newline, atomically. NaN/Inf are refused (they are not JSON)."""
-    return write_text_atomic(path, json.dumps(data, indent=indent, sort_keys=sort_keys, allow_nan=False) + "\n")
+def write_json(path: str | Path, data: Any, indent: int | None = 2, sort_keys: bool = False,
+               default: Any = None, trailing_newline: bool = True) -> Path:
+    """JSON atomically. NaN/Inf are refused (they are not JSON); ``default`` as in ``json.dumps``."""
+    text = json.dumps(data, indent=indent, sort_keys=sort_keys, allow_nan=False, default=default)
+    return write_text_atomic(path, text + ("\n" if trailing_newline else ""))
+
+
+def append_line(path: str | Path, line: str) -> None:
+    """Append one line with one ``O_APPEND`` write (whole lines, also from several processes)."""
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (line.rstrip("\n") + "\n").encode())
+    finally:
+        os.close(fd)
+
+
+def save_npy(path: str | Path, array: Any | None) -> Path:
+    """An array as ``.npy`` atomically; ``None`` writes an empty file (a marker for "all zero")."""
+    import numpy as np
+
+    with atomic_file(path, "wb") as f:
+        if array is not None:
+            np.save(f, array)
+    return Path(path)
+
+
+def load_npy(path: str | Path) -> Any:
+    """An array saved by :func:`save_npy` (never pickled objects)."""
+    import numpy as np
+
+    return np.load(Path(path), allow_pickle=False)
 
 
 def read_csv_dicts(path: str | Path, encoding: str = "utf-8-sig") -> list[dict[str, str]]:

@@ -1,7 +1,7 @@
 """A frozen description of a network, enough to rebuild it without nnU-Net's folders."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from nnunet.network_architecture.generic_UNet import Generic_UNet

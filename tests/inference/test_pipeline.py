@@ -153,7 +153,7 @@ def test_bad_input_or_model_is_one_clear_error_and_no_output(tmp_path, model16, 
     assert "missing.zarr: no such file" in capsys.readouterr().err
     (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
     assert axonseg_main(["predict", str(src), str(tmp_path / "junk.pth"), str(out), "--quiet"]) == 1
-    assert "junk.pth: cannot load" in capsys.readouterr().err
+    assert "junk.pth: not a torch checkpoint" in capsys.readouterr().err
     assert axonseg_main(["predict", str(src), str(model16), str(src / "pred"), "--quiet"]) == 1
     assert "must not be the input" in capsys.readouterr().err
     assert not out.exists() and not (src / "pred").exists()
