@@ -221,7 +221,6 @@ def predict_whole_brain(input_path: str | Path, model_path: str | Path, out_dir:
         :class:`PredictSettings`.
     """
     from axonseg.io import open_region_reader, open_volume
-    from axonseg.io.check import check_volume_files
 
     t0 = time.perf_counter()
     input_path, out_dir = Path(input_path), Path(out_dir)
@@ -231,7 +230,7 @@ def predict_whole_brain(input_path: str | Path, model_path: str | Path, out_dir:
     build_loaded_network(model)  # strict weight check before any output is created
     _validate(model, settings)
     arr0, info0 = open_volume(input_path, dataset=dataset)
-    check_volume_files(info0)
+    # open_volume has read every TIFF header (truncated files, unequal slices, gaps): see io/volume.py
     check_finite_volume(arr0, input_path)
     fp = run_fingerprint(input_path, open_region_reader(input_path, dataset), _state_dict_sha256(model), settings)
     state.check_output(layout, fp, input_path, overwrite)
