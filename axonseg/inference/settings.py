@@ -32,8 +32,9 @@ class PredictSettings(SettingsBase):
     norm_max_sample_voxels
         Up to this many voxels the global statistics are exact; above, sampled from cubes.
     skip_empty_below
-        Blocks whose raw input (read region) is entirely below this intensity are not
-        predicted (probability 0) and counted as skipped; ``None`` predicts everything.
+        Lattice patches whose raw input is entirely below this intensity are not run (they
+        count as probability 0, like patches outside the tissue mask) and are counted as
+        skipped; ``None`` runs every patch inside the tissue.
     output_class
         Class whose probability is written (1 = foreground of a 2-class model).
     mask_threshold
