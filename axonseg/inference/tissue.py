@@ -8,12 +8,16 @@ the brain are still computed. A lattice patch is skipped when no tissue cell ove
 skipped patches count as predicting probability 0 (they keep their weight in the
 stitching), so voxels covered only by skipped patches get probability 0.
 
-Automatic threshold (``threshold=None``): Otsu's threshold on ``log(1 + mean)`` of the
-cells, used only when it separates two clearly different populations (mean of the bright
-class >= ``MIN_CLASS_RATIO`` (3) x the mean of the dark class, and the dark class >= 1 % of
-the cells). Otherwise (e.g. a crop that is all tissue) every cell counts as tissue.
-Light-sheet background outside a cleared brain sits near the camera offset, several
-times darker than autofluorescent tissue, so the two classes separate by far more.
+Automatic threshold (``threshold=None``), made to skip only what is clearly not tissue: the
+background level ``b`` is the mean of the cells at most ``BACKGROUND_SPREAD`` (1.5) x the
+1st-percentile cell mean (the camera floor when at least 1 % of the box lies outside the
+brain); the tissue level ``t`` is the median of all brighter cells. Background exists only
+when ``t >= MIN_CLASS_RATIO`` (3) x ``b`` and there is a gap above it (fewer cells between 1.5x
+and 3x the floor than within 1.5x of it); the threshold is then ``BACKGROUND_FACTOR`` (2) x
+``b`` (and never above sqrt(b t)). Otherwise (a crop that is all tissue, dim tissue next
+to a dark corner, as in the D-LMBmap excerpt) every cell counts as tissue: when in doubt,
+compute. Light-sheet background outside a cleared brain sits near the camera offset, several
+times darker than autofluorescent tissue; give ``--tissue-threshold`` when your data differ.
 """
 from __future__ import annotations
 
@@ -28,6 +32,8 @@ from axonseg.engine import BlockTask, grid_blocks, run_serial
 logger = logging.getLogger(__name__)
 
 MIN_CLASS_RATIO = 3.0
+BACKGROUND_SPREAD = 1.5
+BACKGROUND_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,8 @@ class TissueMask:
     def to_dict(self) -> dict:
         return {"factor_vox": self.factor, "threshold": self.threshold, "margin_vox": self.margin_vox,
                 "tissue_fraction": round(self.fraction, 6), "cells_zyx": list(self.mask.shape),
-                "min_class_ratio": MIN_CLASS_RATIO}
+                "rule": {"min_class_ratio": MIN_CLASS_RATIO, "background_spread": BACKGROUND_SPREAD,
+                         "background_factor": BACKGROUND_FACTOR}}
 
 
 def _cell_sums(reader, factor: int, index: int, blocks) -> tuple[int, np.ndarray, np.ndarray]:
@@ -92,20 +99,23 @@ def low_resolution_view(reader, factor: int, chunked: bool = True) -> np.ndarray
 
 
 def automatic_threshold(view: np.ndarray) -> float | None:
-    """Otsu on ``log(1 + view)``, or ``None`` when the cells do not split into background and tissue."""
-    from skimage.filters import threshold_otsu
-
-    v = np.log1p(np.maximum(view.astype(np.float64).ravel(), 0))
-    if v.size < 2 or v.min() == v.max():
+    """``BACKGROUND_FACTOR`` x the background level, or ``None`` when no background is clearly darker
+    than the tissue (see the module docstring)."""
+    cells = np.maximum(view.astype(np.float64).ravel(), 0)
+    if cells.size < 2 or cells.min() == cells.max():
         return None
-    t = float(threshold_otsu(v, nbins=256))
-    lin = view.ravel()
-    dark, bright = lin[v <= t], lin[v > t]
-    if dark.size < 0.01 * lin.size or bright.size == 0:
+    floor = float(np.percentile(cells, 1))
+    dark = cells <= BACKGROUND_SPREAD * floor
+    if dark.all() or not dark.any():
         return None
-    if bright.mean() < MIN_CLASS_RATIO * max(float(dark.mean()), 1e-6):
+    between = (cells > BACKGROUND_SPREAD * floor) & (cells <= 2 * BACKGROUND_SPREAD * floor)
+    if between.sum() >= dark.sum():  # no gap above the floor: a continuum of dim tissue, not background
         return None
-    return float(np.expm1(t))
+    background = float(cells[dark].mean())
+    tissue = float(np.median(cells[~dark]))
+    if tissue < MIN_CLASS_RATIO * max(background, 1e-6):
+        return None
+    return float(min(BACKGROUND_FACTOR * background, np.sqrt(background * tissue)))
 
 
 def tissue_mask(view: np.ndarray, factor: int, threshold: float | None = None, margin_vox: int = 8,

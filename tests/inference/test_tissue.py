@@ -47,6 +47,26 @@ def test_automatic_threshold_needs_two_populations():
     assert tissue_mask(flat, 8).mask.all()
 
 
+def test_dim_tissue_beside_a_dark_corner_is_all_tissue():
+    """The real excerpt: a dark corner (~1000) beside dim tissue with faint axons (~1600-2700) and bright
+    tissue: no background class (the old Otsu rule skipped 40 % of its patches, faint axons included)."""
+    import tifffile
+
+    from tests.conftest import require_dlmbmap_data
+
+    excerpt = require_dlmbmap_data("brain-example")
+
+    vol = np.stack([tifffile.imread(f) for f in sorted(excerpt.glob("*.tif*"))])
+    view = low_resolution_view(vol, 8)
+    assert automatic_threshold(view) is None
+    assert automatic_threshold(low_resolution_view(vol[:, :, 300:], 8)) is None  # all dim tissue
+    # the same texture inside a camera-dark box: background found, only the dark box skipped
+    boxed = np.full((100, 700, 700), 110, np.uint16)
+    boxed[:, 50:650, 50:650] = vol
+    t = automatic_threshold(low_resolution_view(boxed, 8))
+    assert t is not None and 110 < t < 400
+
+
 def test_patches_outside_tissue_are_skipped_and_the_rest_is_unchanged(tmp_path, model16):
     src = tmp_path / "brain.zarr"
     zarr.create_array(str(src), data=brain((48, 96, 96)), chunks=(16, 32, 32))
