@@ -38,9 +38,9 @@ def _alive(pid: int) -> bool:
 class FolderLock:
     """``with FolderLock(folder): ...`` holds the lock for the block; ``acquire``/``release`` by hand too."""
 
-    def __init__(self, folder: str | Path):
+    def __init__(self, folder: str | Path, name: str = LOCK_NAME):
         self.folder = Path(folder)
-        self.path = self.folder / LOCK_NAME
+        self.path = self.folder / name
         self.held = False
 
     def _create(self) -> bool:
