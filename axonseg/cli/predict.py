@@ -45,6 +45,8 @@ _FLAGS = {
                                                 "help": "tissue above this low-resolution mean (default: automatic)"}),
     "--tissue-downsample": ("tissue_downsample_vox", {"type": int, "help": "cell side of the tissue view (8)"}),
     "--tissue-margin": ("tissue_margin_vox", {"type": int, "help": "dilate the tissue mask by this many voxels"}),
+    "--scout-threshold": ("scout_threshold", {"type": float, "help": "run a lattice patch only where the scout "
+                                              "pass reached this probability (see README)"}),
     "--overlap-io": ("overlap_io", {"action": argparse.BooleanOptionalAction,
                                     "help": "read/write in threads while the network runs (default on)"}),
     "--fold": ("fold", {"type": int}),
@@ -67,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", help="HDF5 dataset name")
     for flag, (field, kwargs) in _FLAGS.items():
         p.add_argument(flag, dest=field, default=None, **kwargs)
+    p.add_argument("--no-scout", action="store_true", help="no scout pass: run every lattice patch in the tissue")
     p.add_argument("--overwrite", action="store_true", help="delete an existing prediction in OUTPUT first")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -81,6 +84,10 @@ def _run(args: argparse.Namespace) -> int:
     from axonseg.inference import PredictSettings, predict_whole_brain
 
     overrides = {f: getattr(args, f) for f, _ in _FLAGS.values() if getattr(args, f) is not None}
+    if args.no_scout:
+        if args.scout_threshold is not None:
+            raise UsageError("give --scout-threshold or --no-scout, not both")
+        overrides["scout_threshold"] = None
     if args.model is None:
         from axonseg.starter import starter_model_path
 

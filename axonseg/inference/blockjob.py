@@ -52,6 +52,7 @@ class PredictJob:
     patch_size_zyx: tuple[int, int, int]
     num_threads: int
     use_tissue: bool = False
+    use_scout: bool = False
 
     @cached_property
     def lattice(self) -> PatchLattice:
@@ -131,26 +132,37 @@ def _input(job: PredictJob):
     return _CACHE[key]
 
 
-def _tissue_table(job: PredictJob) -> np.ndarray:
-    """Per lattice patch: run it? (False: outside the saved tissue mask)."""
+def _tissue_table(job: PredictJob, scout: bool = True) -> np.ndarray:
+    """Per lattice patch: run it? (False: outside the saved tissue mask, or, with ``scout``, where the
+    scout pass found no cell reaching ``scout_threshold``)."""
     from axonseg.inference.tissue import TissueMask, patches_in_tissue
 
-    key = ("tissue", job.out_dir, job.shape_zyx, job.patch_size_zyx, job.settings.step_fraction, job.use_tissue)
+    use_scout = scout and job.use_scout
+    key = ("tissue", job.out_dir, job.shape_zyx, job.patch_size_zyx, job.settings.step_fraction, job.use_tissue,
+           use_scout)
     if key not in _CACHE:
+        from axonseg.io.ome_zarr import open_level
+
         tissue = None
         if job.use_tissue:
-            from axonseg.io.ome_zarr import open_level
-
             mask = open_level(job.layout.tissue)[:] > 0
             tissue = TissueMask(mask, job.settings.tissue_downsample_vox, None, 0)
-        _CACHE[key] = patches_in_tissue(tissue, job.ownership)
+        table = patches_in_tissue(tissue, job.ownership)
+        if use_scout:
+            from axonseg.inference import scout as scout_pass
+
+            level = int(np.ceil(job.settings.scout_threshold * 255))
+            found = open_level(scout_pass.map_path(job))[:] >= level
+            table &= patches_in_tissue(TissueMask(found, scout_pass.SCOUT_CELL, None, 0), job.ownership)
+        _CACHE[key] = table
     return _CACHE[key]
 
 
-def _positions(job: PredictJob, index: int) -> tuple[list[tuple[int, ...]], int]:
-    """Owned patch starts (padded) that touch tissue, in z, y, x order; and how many owned ones do not."""
+def _positions(job: PredictJob, index: int, scout: bool = True) -> tuple[list[tuple[int, ...]], int]:
+    """Owned patch starts (padded) to run, in z, y, x order (inside the tissue and, with ``scout``,
+    where the scout found something); and how many owned ones are not run."""
     owned = job.ownership.owned(index)
-    table = _tissue_table(job)
+    table = _tissue_table(job, scout)
     idx = [[job.lattice.starts_zyx[ax].index(s) for s in owned[ax]] for ax in range(3)]
     keep = [pos for pos, i in zip(itertools.product(*owned), itertools.product(*idx)) if table[i]]
     return keep, job.ownership.num_owned(index) - len(keep)
@@ -161,9 +173,24 @@ def is_done(job: PredictJob, index: int) -> bool:
 
 
 def load_block(job: PredictJob, index: int) -> dict[str, Any]:
-    """Input under the block's patches to run (float32, padded lattice coordinates), normalised for
-    ``global`` normalisation; patches whose raw maximum is below ``skip_empty_below`` are dropped."""
+    """Input under the block's patches to run (see :func:`load_positions`); with the scout pass, the
+    scout outputs of owned patches it kept (``reused``: not run again)."""
     positions, skipped = _positions(job, index)
+    reused = {}
+    if job.use_scout:
+        from axonseg.inference.scout import saved_outputs
+
+        saved = saved_outputs(job, index)
+        reused = {pos: saved[pos] for pos in positions if pos in saved}
+        positions = [pos for pos in positions if pos not in reused]
+    loaded = load_positions(job, positions, skipped)
+    loaded["reused"] = reused
+    return loaded
+
+
+def load_positions(job: PredictJob, positions: list[tuple[int, ...]], skipped: int) -> dict[str, Any]:
+    """Input under the patches at ``positions`` (float32, padded lattice coordinates), normalised for
+    ``global`` normalisation; patches whose raw maximum is below ``skip_empty_below`` are dropped."""
     if not positions:
         return {"positions": [], "skipped": skipped}
     p = job.lattice.patch_size_zyx
@@ -183,6 +210,28 @@ def load_block(job: PredictJob, index: int) -> dict[str, Any]:
                        for a, b, n, (pb, _) in zip(start, stop, job.shape_zyx, job.lattice.pad_zyx))
         region[inside] = job.normalization.apply(region[inside])
     return {"positions": positions, "skipped": skipped, "start": start, "region": region}
+
+
+def run_patches(job: PredictJob, loaded: dict[str, Any], progress: Callable[[int], None]):
+    """Yield ``(padded start, probabilities of the output class)`` for each loaded patch, in batches."""
+    positions = loaded["positions"]
+    if not positions:
+        return
+    s, predict, p = job.settings, _predictor(job), job.lattice.patch_size_zyx
+    start = loaded["start"]
+    for first in range(0, len(positions), s.batch_size):
+        batch = positions[first:first + s.batch_size]
+        x = np.stack([loaded["region"][tuple(slice(a - r, a - r + q) for a, r, q in zip(pos, start, p))]
+                      for pos in batch])[:, None]
+        if s.normalization == "per_patch":
+            x = np.asarray(per_patch_zscore(x), dtype=np.float32)
+        y = np.asarray(predict(x))
+        if y.ndim != 5 or y.shape[0] != len(batch) or y.shape[2:] != tuple(p):
+            raise ValueError(f"network returned shape {y.shape} for a batch of shape {x.shape}")
+        if not 0 <= s.output_class < y.shape[1]:
+            raise ValueError(f"--output-class {s.output_class}: the model has {y.shape[1]} classes")
+        yield from zip(batch, y[:, s.output_class])
+        progress(len(batch))
 
 
 @functools.lru_cache(maxsize=4)
@@ -228,29 +277,17 @@ def compute_block(job: PredictJob, index: int, loaded: dict[str, Any],
     own = job.ownership
     block, acc = job.blocks[index], own.accumulator(index)
     s = job.settings
-    positions = loaded["positions"]
-    num = np.zeros(acc.shape, np.float32) if positions else None
-    if positions:
-        predict, w, p = _predictor(job), _weight(job), job.lattice.patch_size_zyx
-        start = loaded["start"]
-        for first in range(0, len(positions), s.batch_size):
-            batch = positions[first:first + s.batch_size]
-            x = np.stack([loaded["region"][tuple(slice(a - r, a - r + q) for a, r, q in zip(pos, start, p))]
-                          for pos in batch])[:, None]
-            if s.normalization == "per_patch":
-                x = np.asarray(per_patch_zscore(x), dtype=np.float32)
-            y = np.asarray(predict(x))
-            if y.ndim != 5 or y.shape[0] != len(batch) or y.shape[2:] != tuple(p):
-                raise ValueError(f"network returned shape {y.shape} for a batch of shape {x.shape}")
-            if not 0 <= s.output_class < y.shape[1]:
-                raise ValueError(f"--output-class {s.output_class}: the model has {y.shape[1]} classes")
-            for pos, yi in zip(batch, y[:, s.output_class]):
-                lo = [pa - pb for pa, (pb, _) in zip(pos, job.lattice.pad_zyx)]
-                patch = Region(lo, [a + q for a, q in zip(lo, p)])
-                part = patch.intersect(acc)
-                src = part.relative_to(patch).to_slices()
-                num[part.relative_to(acc).to_slices()] += yi[src].astype(np.float32, copy=False) * w[src]
-            progress(len(batch))
+    positions, reused = loaded["positions"], loaded.get("reused", {})
+    num = np.zeros(acc.shape, np.float32) if positions or reused else None
+    if num is not None:
+        w, p = _weight(job), job.lattice.patch_size_zyx
+        outputs = itertools.chain(run_patches(job, loaded, progress), reused.items())
+        for pos, yi in outputs:
+            lo = [pa - pb for pa, (pb, _) in zip(pos, job.lattice.pad_zyx)]
+            patch = Region(lo, [a + q for a, q in zip(lo, p)])
+            part = patch.intersect(acc)
+            src = part.relative_to(patch).to_slices()
+            num[part.relative_to(acc).to_slices()] += yi[src].astype(np.float32, copy=False) * w[src]
     incoming = []
     for src_index in own.sources(index):
         part = own.accumulator(src_index).intersect(block.write)
@@ -261,7 +298,8 @@ def compute_block(job: PredictJob, index: int, loaded: dict[str, Any],
         num = np.zeros(acc.shape, np.float32)
     for part, arr in incoming:
         num[part.relative_to(acc).to_slices()] += arr
-    out: dict[str, Any] = {"patches": len(positions), "skipped": loaded["skipped"], "t0": t0, "spills": {}}
+    out: dict[str, Any] = {"patches": len(positions), "reused": len(reused), "skipped": loaded["skipped"],
+                           "t0": t0, "spills": {}}
     if num is None:
         out["prob"] = None
         for t in own.targets(index):
@@ -307,7 +345,7 @@ def store_block(job: PredictJob, index: int, computed: dict[str, Any]) -> BlockR
     log_write(layout, index)
     seconds = time.perf_counter() - computed["t0"]
     mark_done(layout, index, {"voxels": block.num_voxels, "patches": computed["patches"],
-                              "patches_skipped": computed["skipped"], "seconds": round(seconds, 3),
+                              "patches_reused": computed["reused"], "patches_skipped": computed["skipped"], "seconds": round(seconds, 3),
                               "pid": os.getpid()})
     for src in job.ownership.sources(index):
         for empty in (False, True):

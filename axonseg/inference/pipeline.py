@@ -260,7 +260,12 @@ def _run(layout, model, model_path, settings, input_path, dataset, t0, progress)
     # absolute paths: workers of a cluster may start in another directory
     job = PredictJob(str(Path(src).resolve()), src_dataset, str(Path(model_path).resolve()),
                      str(out_dir.resolve()), settings, norm, tuple(info.shape_zyx), model.patch_size_zyx,
-                     _threads(settings), use_tissue=meta.get("tissue") is not None)
+                     _threads(settings), use_tissue=meta.get("tissue") is not None,
+                     use_scout=settings.scout_threshold is not None)
+    if job.use_scout:
+        from axonseg.inference import scout
+
+        meta["scout"] = scout.run_pass(job, voxel, progress)
     task = job.task()
     pending = task.pending()
     resumed = len(job.blocks) - len(pending)
@@ -290,8 +295,13 @@ def _run(layout, model, model_path, settings, input_path, dataset, t0, progress)
     import shutil
     shutil.rmtree(layout.spill_dir, ignore_errors=True)
     totals = _patch_totals(layout, job)
+    if job.use_scout:
+        shutil.rmtree(layout.root / "scout", ignore_errors=True)
     seconds = time.perf_counter() - t0
+    scout_meta = meta.get("scout")
     meta = state.read_run_json(layout)
+    if scout_meta is not None:
+        meta["scout"] = scout_meta
     meta["status"] = "complete"
     meta["patches"] = totals
     meta["runs"].append({"started_unix": time.time() - seconds, "seconds": round(seconds, 3),
@@ -304,18 +314,26 @@ def _run(layout, model, model_path, settings, input_path, dataset, t0, progress)
                          "voxels_per_s": bar.voxels_written / max(run_seconds, 1e-9)})
     state.write_json_atomic(layout.run_json, meta)
     return PredictionSummary(out_dir, len(job.blocks), bar.blocks_run, resumed, bar.blocks_without_patches,
-                             seconds, bar.patches_run, bar.patches_skipped, lattice)
+                             seconds, bar.patches_run + totals["scout"], bar.patches_skipped, lattice)
 
 
 def _patch_totals(layout: state.OutputLayout, job: PredictJob) -> dict:
-    """Patch counts over all blocks (from their done markers): each lattice patch run at most once."""
-    run = skipped = 0
+    """Patch counts over all blocks (from their done markers): each lattice patch run at most once
+    (``scout``: run by the scout pass; ``reused_from_scout``: of those, stitched in without a rerun)."""
+    run = skipped = reused = 0
     for b in job.blocks:
         info = read_json(layout.marker(b.index))
         run += info.get("patches", 0)
         skipped += info.get("patches_skipped", 0)
+        reused += info.get("patches_reused", 0)
+    scout_run = 0
+    if job.use_scout:
+        from axonseg.inference.scout import scout_patch_count
+
+        scout_run = scout_patch_count(job)
     lattice = job.lattice.num_patches
-    return {"lattice": lattice, "run": run, "skipped": skipped,
-            "run_per_lattice_patch": round(run / lattice, 6),
-            "run_per_patch_needed": round(run / max(lattice - skipped, 1), 6),
+    total = run + scout_run
+    return {"lattice": lattice, "run": total, "scout": scout_run, "reused_from_scout": reused,
+            "skipped": skipped, "run_per_lattice_patch": round(total / lattice, 6),
+            "run_per_patch_needed": round(total / max(lattice - skipped, 1), 6),
             "skipped_fraction": round(skipped / lattice, 6)}

@@ -127,6 +127,7 @@ class PredictSettings(SettingsBase):
     tissue_threshold: float | None = None
     tissue_downsample_vox: int = 8
     tissue_margin_vox: int = 8
+    scout_threshold: float | None = None
     overlap_io: bool = True
     ngff_version: str = "0.5"
     shard_shape_vox: tuple[int, int, int] | None = None
@@ -165,6 +166,9 @@ class PredictSettings(SettingsBase):
             raise ValueError(f"voxel_size_um must be 3 positive sizes in micrometres (z y x), "
                              f"got {list(self.voxel_size_um)}")
         check_block_shape(self.block_shape_vox, self.chunk_shape_vox)
+        if self.scout_threshold is not None and not 0 < self.scout_threshold <= 1:
+            raise ValueError(f"scout_threshold is a probability in (0, 1] (or null: no scout pass), "
+                             f"got {self.scout_threshold}")
         if self.tissue_downsample_vox < 1 or self.tissue_margin_vox < 0:
             raise ValueError(f"tissue_downsample_vox must be >= 1 and tissue_margin_vox >= 0, got "
                              f"{self.tissue_downsample_vox} and {self.tissue_margin_vox}")

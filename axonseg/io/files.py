@@ -94,6 +94,23 @@ def load_npy(path: str | Path) -> Any:
     return np.load(Path(path), allow_pickle=False)
 
 
+def save_npz(path: str | Path, **arrays: Any) -> Path:
+    """Named arrays as one compressed ``.npz``, atomically."""
+    import numpy as np
+
+    with atomic_file(path, "wb") as f:
+        np.savez_compressed(f, **arrays)
+    return Path(path)
+
+
+def load_npz(path: str | Path, keys: Sequence[str] | None = None) -> dict[str, Any]:
+    """The arrays (only ``keys`` when given: the others are not decompressed) of a :func:`save_npz` file."""
+    import numpy as np
+
+    with np.load(Path(path), allow_pickle=False) as z:
+        return {k: z[k] for k in (z.files if keys is None else keys)}
+
+
 def read_csv_dicts(path: str | Path, encoding: str = "utf-8-sig") -> list[dict[str, str]]:
     """Rows of a CSV file with a header line, as dicts."""
     return list(csv.DictReader(io.StringIO(read_text(path, encoding=encoding))))
