@@ -45,17 +45,40 @@ def brain_inside(shape) -> np.ndarray:
     return ((zz - c[0]) / r[0]) ** 2 + ((yy - c[1]) / r[1]) ** 2 + ((xx - c[2]) / r[2]) ** 2 <= 1
 
 
-def brain_volume(shape, seed: int = 0) -> np.ndarray:
-    """An ellipsoid of real excerpt texture in dark background (uint16)."""
+def _fill(ex: np.ndarray, shape) -> np.ndarray:
+    reps = [-(-s // e) for s, e in zip(shape, ex.shape)]
+    tex = np.pad(ex, [(0, (r - 1) * e) for r, e in zip(reps, ex.shape)], mode="symmetric")
+    return tex[tuple(slice(0, s) for s in shape)]
+
+
+def projection_inside(shape) -> np.ndarray:
+    """The 'projection target' of the sparse texture: an ellipsoid of radii 0.3 x the box, off centre
+    (22 % of the brain ellipsoid's volume)."""
+    zz, yy, xx = np.ogrid[tuple(slice(0, s) for s in shape)]
+    c = [0.5 * shape[0], 0.4 * shape[1], 0.4 * shape[2]]
+    r = [0.3 * s for s in shape]
+    return ((zz - c[0]) / r[0]) ** 2 + ((yy - c[1]) / r[1]) ** 2 + ((xx - c[2]) / r[2]) ** 2 <= 1
+
+
+def brain_volume(shape, seed: int = 0, texture: str = "dense") -> np.ndarray:
+    """An ellipsoid of real excerpt texture in dark background (uint16).
+
+    ``dense``: the excerpt (axons everywhere, as in the axon-rich excerpt); ``sparse``: the excerpt's
+    tissue with its axons removed (grey opening, 1x7x7) everywhere but in :func:`projection_inside`,
+    as in a projection brain, where most tissue holds no labelled axon.
+    """
     import tifffile
 
     files = sorted(EXCERPT.glob("*.tif*"))
     if not files:
         raise SystemExit(f"real excerpt not found at {EXCERPT} (../shared beside the repository)")
     ex = np.stack([tifffile.imread(f) for f in files])
-    reps = [-(-s // e) for s, e in zip(shape, ex.shape)]
-    tex = np.pad(ex, [(0, (r - 1) * e) for r, e in zip(reps, ex.shape)], mode="symmetric")
-    tex = tex[tuple(slice(0, s) for s in shape)]
+    tex = _fill(ex, shape)
+    if texture == "sparse":
+        from scipy.ndimage import grey_opening
+
+        plain = _fill(grey_opening(ex, size=(1, 7, 7)), shape)
+        tex = np.where(projection_inside(shape), tex, plain)
     inside = brain_inside(shape)
     rng = np.random.default_rng(seed)
     vol = np.clip(rng.normal(110, 8, shape), 0, None).astype(np.uint16)
@@ -113,6 +136,11 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=float, nargs="*", default=[0.6, 0.75, 1.0],
                    help="step fractions compared with the defaults row (step 0.5 + tissue mask)")
     p.add_argument("--no-small", action="store_true", help="skip the 1/8-volume RSS row")
+    p.add_argument("--texture", choices=["dense", "sparse"], default="dense",
+                   help="axons everywhere in the brain (dense) or in 22 %% of it (sparse); see brain_volume")
+    p.add_argument("--scout", type=float, nargs="*", default=[0.1], metavar="P",
+                   help="scout thresholds compared with the defaults row")
+    p.add_argument("--no-scout-row", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--rows", nargs="+", help="run only these rows (nnunet, nnunet-settings, defaults, step<S>, "
                                               "defaults-small); without nnunet, Dice is vs nnunet-settings")
     p.add_argument("--row", help=argparse.SUPPRESS)
@@ -136,15 +164,19 @@ def main(argv=None) -> int:
         import axonseg.inference  # noqa: F401
     work = Path(tempfile.mkdtemp(prefix="bench_wholebrain_"))
     shape = tuple(args.size)
-    vol = brain_volume(shape)
+    vol = brain_volume(shape, texture=args.texture)
     zarr.create_array(str(work / "brain-full.zarr"), data=vol, chunks=(64, 128, 128))
     small = tuple(s // 2 for s in shape)
-    zarr.create_array(str(work / "brain-small.zarr"), data=brain_volume(small), chunks=(64, 128, 128))
+    zarr.create_array(str(work / "brain-small.zarr"), data=brain_volume(small, texture=args.texture),
+                      chunks=(64, 128, 128))
     del vol
     rows = [("nnunet", "nnU-Net predict_3D, step 0.5", {}, "full"),
             ("nnunet-settings", "axonseg, nnU-Net's settings", {"step_fraction": 0.5, "tissue_mask": False}, "full"),
             ("defaults", "axonseg defaults", {}, "full")]
     rows += [(f"step{st}", f"axonseg step {st} + tissue mask", {"step_fraction": st}, "full") for st in args.steps]
+    rows += [(f"scout{t}", f"axonseg defaults, scout threshold {t}", {"scout_threshold": t}, "full")
+             for t in args.scout]
+    rows.append(("noscout", "axonseg defaults without the scout pass", {"scout_threshold": None}, "full"))
     if not args.no_small:
         rows.append(("defaults-small", f"axonseg defaults, 1/8 volume {small}", {}, "small"))
     if args.rows:
@@ -165,7 +197,8 @@ def main(argv=None) -> int:
     unskipped = np.load(work / "nnunet-settings.npy") if "nnunet-settings" in results else None
     voxels = int(np.prod(shape))
     base_s = results[base]["seconds"]
-    print(f"\nbrain-shaped volume {shape[0]}x{shape[1]}x{shape[2]} = {voxels:,} voxels (brain ellipsoid 52 % of "
+    print(f"\n{args.texture} texture; brain-shaped volume {shape[0]}x{shape[1]}x{shape[2]} = {voxels:,} voxels "
+          f"(brain ellipsoid 52 % of "
           f"the box; tissue mask with its margin {results.get('defaults', {}).get('tissue') or 0:.0%}); starter model "
           f"(patch 64^3), whole-volume z-score; {args.threads} threads\n")
     print(f"(speed and Dice relative to: {base}; 'vs unskipped': vs axonseg at nnU-Net's settings)\n")

@@ -60,11 +60,15 @@ class PredictJob:
 
     @cached_property
     def blocks(self) -> tuple[Block, ...]:
-        return tuple(block_grid(self.shape_zyx, self.settings.block_shape_vox, self.settings.chunk_shape_vox))
+        return tuple(block_grid(self.shape_zyx, self.block_shape, self.settings.chunk_shape_vox))
+
+    @cached_property
+    def block_shape(self) -> tuple[int, int, int]:
+        return self.settings.resolved_block_shape(self.patch_size_zyx)
 
     @cached_property
     def ownership(self) -> PatchOwnership:
-        return PatchOwnership(self.lattice, tuple(self.settings.block_shape_vox))
+        return PatchOwnership(self.lattice, self.block_shape)
 
     @property
     def layout(self) -> OutputLayout:
@@ -234,7 +238,7 @@ def run_patches(job: PredictJob, loaded: dict[str, Any], progress: Callable[[int
         progress(len(batch))
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=2)
 def _denominator(rel_starts: tuple[tuple[int, ...], ...], shape: tuple[int, ...], patch: tuple[int, ...],
                  gaussian: bool) -> np.ndarray:
     """Summed weights over a region of ``shape`` of patches starting at ``rel_starts`` (region coords)."""

@@ -42,8 +42,10 @@ class PredictSettings(SettingsBase):
     chunk_shape_vox
         Output zarr chunk shape (z, y, x).
     block_shape_vox
-        Work unit (z, y, x); a whole multiple of ``chunk_shape_vox``. Bigger blocks
-        recompute fewer halo patches but need more memory.
+        Work unit (z, y, x); a whole multiple of ``chunk_shape_vox``. ``None`` (default): twice
+        the patch per axis, rounded up to whole chunks (shards): 128³ for the starter model's
+        64³ patches, 256³ for D-LMBmap's 128³. Memory grows with the block; each patch runs
+        once whatever the block.
     pyramid_max_levels
         OME-Zarr pyramid levels at most (level 0 included).
     write_tiff_slices
@@ -107,7 +109,7 @@ class PredictSettings(SettingsBase):
     output_class: int = 1
     mask_threshold: float | None = None
     chunk_shape_vox: tuple[int, int, int] = (128, 128, 128)
-    block_shape_vox: tuple[int, int, int] = (256, 256, 256)
+    block_shape_vox: tuple[int, int, int] | None = None
     pyramid_max_levels: int = 5
     write_tiff_slices: bool = False
     runner: str = "serial"
@@ -133,6 +135,13 @@ class PredictSettings(SettingsBase):
     shard_shape_vox: tuple[int, int, int] | None = None
 
     settings_kind = "prediction settings"
+
+    def resolved_block_shape(self, patch_size_zyx) -> tuple[int, int, int]:
+        """``block_shape_vox``, or (``None``) twice the patch rounded up to whole chunks (shards)."""
+        if self.block_shape_vox is not None:
+            return tuple(self.block_shape_vox)
+        unit = self.shard_shape_vox or self.chunk_shape_vox
+        return tuple(-(-max(2 * int(p), u) // u) * u for p, u in zip(patch_size_zyx, unit))
 
     def resolved_runtime(self) -> str:
         """The runtime that runs the network: ``runtime`` with ``auto`` resolved for ``device``."""
@@ -165,7 +174,8 @@ class PredictSettings(SettingsBase):
         if self.voxel_size_um is not None and (len(self.voxel_size_um) != 3 or min(self.voxel_size_um) <= 0):
             raise ValueError(f"voxel_size_um must be 3 positive sizes in micrometres (z y x), "
                              f"got {list(self.voxel_size_um)}")
-        check_block_shape(self.block_shape_vox, self.chunk_shape_vox)
+        if self.block_shape_vox is not None:
+            check_block_shape(self.block_shape_vox, self.chunk_shape_vox)
         if self.scout_threshold is not None and not 0 < self.scout_threshold <= 1:
             raise ValueError(f"scout_threshold is a probability in (0, 1] (or null: no scout pass), "
                              f"got {self.scout_threshold}")
@@ -175,7 +185,8 @@ class PredictSettings(SettingsBase):
         from axonseg.io.ome_zarr import ZarrFormat
 
         ZarrFormat(self.ngff_version, self.shard_shape_vox).check_chunks(self.chunk_shape_vox)
-        if self.shard_shape_vox is not None and any(b % h for b, h in zip(self.block_shape_vox,
+        if self.shard_shape_vox is not None and self.block_shape_vox is not None and any(
+                b % h for b, h in zip(self.block_shape_vox,
                                                                             self.shard_shape_vox)):
             raise ValueError(f"block_shape_vox {self.block_shape_vox} must be a whole multiple of "
                              f"shard_shape_vox {self.shard_shape_vox} (one writer per shard)")
