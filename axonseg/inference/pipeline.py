@@ -115,10 +115,10 @@ def _finalize(job: PredictJob, arr, voxel_size_um) -> None:
         for z in tqdm(range(prob.shape[0]), desc="tiff slices", unit="slice"):
             write_tiff(layout.tiff_dir / f"{str(z).zfill(width)}.tiff", prob[z], voxel_size_um)
     if s.preview:
-        _preview(layout, arr, prob, voxel_size_um)
+        _preview(layout, arr, prob, voxel_size_um, Path(job.input_path).name)
 
 
-def _preview(layout: state.OutputLayout, arr, prob, voxel_size_um) -> None:
+def _preview(layout: state.OutputLayout, arr, prob, voxel_size_um, input_name: str) -> None:
     """MIP of a central sub-region (<= 64 slices, <= 2048^2 pixels) of input and probability,
     reduced chunk by chunk (dask), never loaded whole."""
     import dask.array as da
@@ -132,7 +132,7 @@ def _preview(layout: state.OutputLayout, arr, prob, voxel_size_um) -> None:
     sl = tuple(sl)
     raw = da.asarray(arr)[sl]
     p = da.from_zarr(prob)[sl].astype(np.float32) / 255
-    save_preview_png(layout.preview, raw, p, title=f"{layout.root.name}: z {sl[0].start}-{sl[0].stop}",
+    save_preview_png(layout.preview, raw, p, title=f"{input_name}: z {sl[0].start}-{sl[0].stop}",
                      voxel_size_um=voxel_size_um)
 
 
