@@ -12,7 +12,7 @@ brain": inside the ellipsoid only (tissue skipping changes voxels outside the br
 Rows: ``nnunet predict_3D`` (whole volume in RAM, step 0.5, Gaussian, no mirroring);
 ``axonseg nnU-Net settings`` (step 0.5, no tissue mask); ``axonseg defaults``; a step table
 (0.5 ... 1.0, tissue mask on) with patches per voxel, speed and Dice vs the step-0.5 mask;
-the defaults at 1/8 of the volume (peak RSS growth for 8x the voxels). Masks are
+the defaults at 1/8 of the volume (same depth, y and x / sqrt 8: peak RSS growth for 8x the voxels). Masks are
 probability >= 0.5. The extrapolation to a 7233 x 7199 x 1184 brain scales the defaults
 row's time per voxel (assumes the same tissue fraction).
 
@@ -166,7 +166,9 @@ def main(argv=None) -> int:
     shape = tuple(args.size)
     vol = brain_volume(shape, texture=args.texture)
     zarr.create_array(str(work / "brain-full.zarr"), data=vol, chunks=(64, 128, 128))
-    small = tuple(s // 2 for s in shape)
+    # 1/8 of the voxels at the same depth: both volumes hold whole default blocks (2x the patch), so the
+    # RSS ratio shows growth with the volume, not with blocks cut by a thin volume's edges
+    small = (shape[0], int(round(shape[1] / 8 ** 0.5)), int(round(shape[2] / 8 ** 0.5)))
     zarr.create_array(str(work / "brain-small.zarr"), data=brain_volume(small, texture=args.texture),
                       chunks=(64, 128, 128))
     del vol
