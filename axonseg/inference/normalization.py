@@ -136,27 +136,84 @@ def _sample_regions(shape_zyx: tuple[int, ...], max_sample_voxels: int, cube_vox
                 yield (slice(z, z + side[0]), slice(y, y + side[1]), slice(x, x + side[2]))
 
 
+def _stats_reader(source):
+    """The volume to read: ``source`` itself, or a ``(path, dataset)`` pair opened once per process."""
+    if not isinstance(source, tuple):
+        return source
+    key = ("stats-reader",) + source
+    if key not in _READERS:
+        from axonseg.io import open_region_reader
+
+        _READERS[key] = open_region_reader(*source)
+    return _READERS[key]
+
+
+_READERS: dict[tuple, Any] = {}
+
+
+def _stats_load(source, regions, index: int) -> np.ndarray:
+    raw = np.asarray(_stats_reader(source)[regions[index]])
+    check_finite(raw)
+    return raw
+
+
+def _stats_compute(params: NormalizationParams, index: int, raw: np.ndarray, progress) -> tuple[int, int, float, float]:
+    x = params.clip(raw.astype(np.float64))
+    if params.mask_zero:
+        x = x[raw != 0]
+    return index, int(x.size), float(x.sum()), float(np.square(x).sum())
+
+
+def _stats_store(index: int, computed):
+    return computed
+
+
+def _stats_not_done(index: int) -> bool:
+    return False
+
+
 def image_statistics(volume_zyx, params: NormalizationParams, max_sample_voxels: int = 2 ** 27,
-                     cube_vox: int = 64) -> tuple[float, float, int]:
-    """Mean and std of a whole volume for ``params``' scheme, reading bounded pieces.
+                     cube_vox: int = 64, runner: str = "serial", scheduler_address: str | None = None,
+                     workers: int = 2) -> tuple[float, float, int]:
+    """Mean and std of a whole volume for ``params``' scheme, reading bounded pieces on the block engine.
 
     Exact over every voxel when the volume has at most ``max_sample_voxels`` voxels;
-    otherwise over cubes of ``cube_vox``^3 on a regular grid (deterministic).
+    otherwise over cubes of ``cube_vox``^3 on a regular grid (deterministic). The pieces'
+    sums are added in piece order, so the serial and the Dask runner (``runner="dask"``;
+    ``volume_zyx`` must then be a ``(path, dataset)`` pair that workers open) give the same
+    numbers to the last bit.
 
     Returns
     -------
     (mean, std, number of voxels used)
     """
+    import functools
+
+    from axonseg.engine import Block, BlockTask, Region, run_dask, run_serial
+
+    shape = tuple(_stats_reader(volume_zyx).shape)
+    regions = list(_sample_regions(shape, max_sample_voxels, cube_vox))
+    blocks = tuple(Block(i, Region([s.start for s in sl], [min(s.stop, n) for s, n in zip(sl, shape)]))
+                   for i, sl in enumerate(regions))
+    task = BlockTask("statistics", blocks, compute=functools.partial(_stats_compute, params),
+                     store=_stats_store, is_done=_stats_not_done,
+                     load=functools.partial(_stats_load, volume_zyx, regions))
+    sums: dict[int, tuple[int, float, float]] = {}
+
+    def done(result) -> None:
+        sums[result[0]] = result[1:]
+
+    if runner == "dask":
+        if not isinstance(volume_zyx, tuple):
+            raise ValueError("statistics on Dask need the input as (path, dataset), not an open volume")
+        run_dask(task, range(len(blocks)), done, scheduler_address, workers)
+    else:
+        run_serial(task, range(len(blocks)), done)
     n, s1, s2 = 0, 0.0, 0.0
-    for sl in _sample_regions(tuple(volume_zyx.shape), max_sample_voxels, cube_vox):
-        raw = np.asarray(volume_zyx[sl])
-        check_finite(raw)
-        x = params.clip(raw.astype(np.float64))
-        if params.mask_zero:
-            x = x[raw != 0]
-        n += x.size
-        s1 += float(x.sum())
-        s2 += float(np.square(x).sum())
+    for i in range(len(blocks)):
+        n += sums[i][0]
+        s1 += sums[i][1]
+        s2 += sums[i][2]
     if n == 0:
         raise ValueError("no voxels to compute normalisation statistics from (all zero?)")
     mean = s1 / n
@@ -164,11 +221,14 @@ def image_statistics(volume_zyx, params: NormalizationParams, max_sample_voxels:
     return mean, float(np.sqrt(var)), n
 
 
-def with_image_statistics(volume_zyx, params: NormalizationParams,
-                          max_sample_voxels: int = 2 ** 27) -> NormalizationParams:
-    """``params`` with mean/std filled in from the volume when its scheme needs them."""
+def with_image_statistics(volume_zyx, params: NormalizationParams, max_sample_voxels: int = 2 ** 27,
+                          runner: str = "serial", scheduler_address: str | None = None,
+                          workers: int = 2) -> NormalizationParams:
+    """``params`` with mean/std filled in from the volume when its scheme needs them (see
+    :func:`image_statistics` for ``runner``)."""
     if not params.needs_image_stats:
         return params
-    mean, std, n = image_statistics(volume_zyx, params, max_sample_voxels)
+    mean, std, n = image_statistics(volume_zyx, params, max_sample_voxels, runner=runner,
+                                    scheduler_address=scheduler_address, workers=workers)
     logger.info("whole-volume z-score statistics from %d voxels: mean %.4g, std %.4g", n, mean, std)
     return NormalizationParams(params.scheme, mean, std, params.clip_low, params.clip_high, params.mask_zero)

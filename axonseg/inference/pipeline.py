@@ -163,7 +163,10 @@ def _initialize(layout: state.OutputLayout, model: LoadedModel, settings: Predic
     reader = open_region_reader(src, src_dataset)
     norm = model.normalization
     if settings.normalization == "global":
-        norm = with_image_statistics(reader, norm, settings.norm_max_sample_voxels)
+        dask = settings.runner == "dask"  # workers open the input themselves
+        norm = with_image_statistics((str(src), src_dataset) if dask else reader, norm,
+                                     settings.norm_max_sample_voxels, settings.runner,
+                                     settings.dask_scheduler_address, settings.dask_workers)
     tissue = _tissue(reader, info, settings, layout, voxel)
     levels = num_pyramid_levels(info.shape_zyx, settings.pyramid_max_levels)
     create_ome_zarr(layout.probability, info.shape_zyx, settings.chunk_shape_vox, np.uint8, voxel, levels,
