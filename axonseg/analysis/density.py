@@ -39,8 +39,21 @@ class DensitySettings(SettingsBase):
     halo_vox: int = 8
     block_target_vox: int = 256
     voxel_size_um: tuple[float, float, float] | None = None
+    runner: str = "serial"
+    dask_scheduler_address: str | None = None
+    dask_workers: int = 2
 
     settings_kind = "density settings"
+
+    def __post_init__(self):
+        if self.runner not in ("serial", "dask"):
+            raise ValueError(f"runner must be 'serial' or 'dask', got {self.runner!r}")
+        if self.dask_workers < 1:
+            raise ValueError(f"dask_workers must be >= 1, got {self.dask_workers}")
+
+
+# how the maps are computed, not what: not part of a run's fingerprint
+RUN_ONLY = ("runner", "dask_scheduler_address", "dask_workers")
 
 
 def cell_shape_vox(cell_size_um: float, voxel_size_um: Sequence[float]) -> tuple[int, int, int]:

@@ -14,16 +14,19 @@ the voxels ``[i*c, (i+1)*c)`` it summarises, so the map overlays the brain exact
 from __future__ import annotations
 
 import logging
+import shutil
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from axonseg.io.atomic import staged_folder
+from axonseg.analysis.density import RUN_ONLY, DensitySettings, block_shape_vox, cell_shape_vox, region_table
+from axonseg.analysis.density_job import DensityJob
+from axonseg.analysis.density_job import run as run_job
+from axonseg.io.digest import input_files_digest
 from axonseg.io.files import read_csv_dicts, write_csv, write_json
-from axonseg.analysis.density import (BlockDensity, DensitySettings, block_shape_vox, cell_shape_vox,
-                                      compute_density, region_table)
+from axonseg.io.resumable import resumable_folder
 
 if TYPE_CHECKING:
     from axonseg.io.ome_zarr import ZarrFormat
@@ -70,7 +73,7 @@ def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySe
     from axonseg.io.brainglobe_atlas import load_brainglobe_atlas
     from axonseg.io import open_region_reader, write_tiff
     from axonseg.io.ome_zarr import (ZarrFormat, cell_grid_transforms, create_ome_zarr, level0_origin_um,
-                                     open_level, write_region)
+                                     open_level)
 
     fmt = fmt or ZarrFormat()
 
@@ -101,18 +104,28 @@ def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySe
     grid = tuple(-(-n // c) for n, c in zip(reader.shape, cell))
     cell_um, cell_origin = cell_grid_transforms(voxel, cell)
     origin = [o + c for o, c in zip(level0_origin_um(input_path), cell_origin)]
-    with staged_folder(out_dir, inputs=[input_path]) as tmp:
-        chunks = tuple(b // c for b, c in zip(block, cell))
-        for name, what in zip(MAPS, ("axon voxel fraction", "axon skeleton length (µm)")):
-            create_ome_zarr(tmp / f"{name}.ome.zarr", grid, chunks, np.float32, cell_um, 1, name, fmt=fmt,
-                            origin_um=origin, description=f"{what} per cell of {'x'.join(map(str, cell))} "
-                                                          f"voxels of {input_path}")
-
-        def sink(bd: BlockDensity) -> None:
-            write_region(tmp / "axon_fraction.ome.zarr", bd.cells, bd.fraction)
-            write_region(tmp / "axon_length_um.ome.zarr", bd.cells, bd.length_um)
-
-        _, _, regions = compute_density(reader, voxel, settings, labels, sink=sink, block_vox=block)
+    fingerprint = {"input": str(Path(input_path).resolve()), "input_files": input_files_digest(input_path),
+                   "atlas": str(Path(atlas_path).resolve()) if atlas_path is not None else None,
+                   "atlas_files": input_files_digest(atlas_path) if atlas_path is not None else None,
+                   "names_csv": str(names_csv) if names_csv is not None else None,
+                   "brainglobe_atlas": str(brainglobe_atlas) if brainglobe_atlas is not None else None,
+                   "settings": {k: v for k, v in asdict(settings).items() if k not in RUN_ONLY},
+                   "voxel_size_um": list(voxel), "ngff": fmt.ngff_version, "shard": fmt.shard_shape_vox}
+    with resumable_folder(out_dir, fingerprint, inputs=[input_path]) as staging:
+        tmp = staging.path
+        if not staging.is_done("arrays"):
+            chunks = tuple(b // c for b, c in zip(block, cell))
+            for name, what in zip(MAPS, ("axon voxel fraction", "axon skeleton length (µm)")):
+                if (tmp / f"{name}.ome.zarr").exists():  # left by a run killed while creating them
+                    shutil.rmtree(tmp / f"{name}.ome.zarr")
+                create_ome_zarr(tmp / f"{name}.ome.zarr", grid, chunks, np.float32, cell_um, 1, name, fmt=fmt,
+                                origin_um=origin, description=f"{what} per cell of {'x'.join(map(str, cell))} "
+                                                              f"voxels of {input_path}")
+            staging.mark_done("arrays")
+        job = DensityJob(str(Path(input_path).resolve()),
+                         str(Path(atlas_path).resolve()) if atlas_path is not None else None, staging,
+                         tuple(reader.shape), tuple(voxel), tuple(cell), tuple(block), settings)
+        regions = run_job(job, settings.runner, settings.dask_scheduler_address, settings.dask_workers)
         totals = {}
         for name in MAPS:
             grid_arr = np.asarray(open_level(tmp / f"{name}.ome.zarr")[...])

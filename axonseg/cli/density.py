@@ -30,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="analyse a prediction that has not finished (warns: unwritten blocks read as 0)")
     p.add_argument("--ngff", choices=["0.4", "0.5"], default="0.5",
                    help="OME-Zarr version of the maps: 0.5 on zarr v3 (default), 0.4 on zarr v2 (Fiji, MoBIE)")
+    p.add_argument("--runner", choices=["serial", "dask"], help="serial (default) or dask")
+    p.add_argument("--scheduler", help="Dask scheduler address (default: a local cluster)")
+    p.add_argument("--workers", type=int, help="local Dask workers (default 2)")
     return p
 
 
@@ -41,7 +44,8 @@ def _run(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in {"cell_size_um": args.cell_size_um, "threshold": args.threshold,
                                    "min_component_vox": args.min_component_vox,
                                    "voxel_size_um": tuple(args.voxel_size_um) if args.voxel_size_um
-                                   else None}.items() if v is not None}
+                                   else None, "runner": args.runner, "dask_scheduler_address": args.scheduler,
+                                   "dask_workers": args.workers}.items() if v is not None}
     settings = dataclasses.replace(settings, **overrides)
     from axonseg.io.ome_zarr import ZarrFormat
 

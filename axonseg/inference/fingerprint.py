@@ -10,29 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from axonseg.io.digest import input_files_digest
 
 SAMPLE_SIDE_VOX = 32
 
 # settings that do not change the output (how it is computed or shown, not what)
 NOT_IN_FINGERPRINT = ("runner", "dask_scheduler_address", "dask_workers", "num_threads", "preview",
                       "write_tiff_slices", "pyramid_max_levels", "convert_input", "overlap_io", "runtime")
-
-
-def input_files_digest(path: str | Path) -> dict[str, Any]:
-    """Count, total bytes and a sha256 over (relative path, size, mtime_ns) of every file of ``path``."""
-    path = Path(path)
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    h, total = hashlib.sha256(), 0
-    for p in files:
-        st = os.stat(p)
-        total += st.st_size
-        h.update(f"{p.relative_to(path) if p != path else p.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return {"files": len(files), "bytes": total, "stat_sha256": h.hexdigest()}
 
 
 def sample_regions(shape_zyx, side: int = SAMPLE_SIDE_VOX) -> list[tuple[slice, ...]]:

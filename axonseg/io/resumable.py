@@ -45,6 +45,11 @@ class Staging:
     path: Path
     resumed: bool
 
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space for per-block results kept until the end (removed with the markers)."""
+        return self.path / PROGRESS
+
     def _marker(self, key: str) -> Path:
         return self.path / PROGRESS / f"{key}.done"
 
