@@ -22,6 +22,10 @@ def _parser() -> argparse.ArgumentParser:
                         "BigDataViewer, MoBIE)")
     p.add_argument("--shard", type=int, nargs=3, metavar=("Z", "Y", "X"),
                    help="zarr v3 shard shape, a whole multiple of --chunk (fewer files on HPC file systems)")
+    p.add_argument("--runner", choices=["serial", "dask"], default="serial",
+                   help="serial (default) or dask: one task per row of chunks, then per pyramid chunk")
+    p.add_argument("--scheduler", help="Dask scheduler address (default: a local cluster)")
+    p.add_argument("--workers", type=int, default=2, help="local Dask workers")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -33,7 +37,8 @@ def _run(args: argparse.Namespace) -> int:
 
     fmt = ZarrFormat(args.ngff, tuple(args.shard) if args.shard else None)
     out = convert_to_ome_zarr(args.input, args.output, args.voxel_size_um, tuple(args.chunk), args.levels,
-                              dataset=args.dataset, overwrite=args.overwrite, progress=not args.quiet, fmt=fmt)
+                              dataset=args.dataset, overwrite=args.overwrite, progress=not args.quiet, fmt=fmt,
+                              runner=args.runner, scheduler_address=args.scheduler, workers=args.workers)
     print(out)
     return 0
 

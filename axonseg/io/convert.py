@@ -4,13 +4,19 @@ Never holds the whole volume: the output is written one row of chunks at a time
 (``chunk_z`` slices x ``chunk_y`` rows x the full width; shards instead of chunks when
 sharded). TIFF slices are read through
 tifffile's zarr interface, so only the strips/tiles of the rows being written are
-decoded. A progress bar counts written chunk rows. The result is built in a temporary
-folder beside the destination and renamed at the end: no partial output is left.
+decoded. A progress bar counts written chunk rows. Each row of chunks is a block task of
+the engine (serial or Dask), then the pyramid levels (:mod:`axonseg.io.pyramid`). The result
+is built in ``.DST.partial`` beside the destination and renamed at the end; bad input found
+on the way removes it, an interruption keeps it and the same command resumes
+(:mod:`axonseg.io.resumable`).
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -19,8 +25,12 @@ import tifffile
 import zarr
 from tqdm import tqdm
 
-from axonseg.io.atomic import check_replace_target, staged_folder
-from axonseg.io.ome_zarr import ZarrFormat, build_pyramid, create_ome_zarr, num_pyramid_levels, write_unit
+from axonseg.engine import BlockTask, Region, grid_blocks, run_dask, run_serial
+from axonseg.io.atomic import check_replace_target
+from axonseg.io.digest import input_files_digest
+from axonseg.io.ome_zarr import ZarrFormat, create_ome_zarr, num_pyramid_levels, write_unit
+from axonseg.io.pyramid import build_pyramid
+from axonseg.io.resumable import PROGRESS, resumable_folder
 from axonseg.io.volume import VolumeError, is_zarr_path, open_volume, slice_folder_header
 
 logger = logging.getLogger(__name__)
@@ -49,13 +59,52 @@ class _SliceFolderReader:
         return out
 
 
-def _reader(src: Path, dataset: str | None):
-    if src.is_dir() and not is_zarr_path(src):
-        r = _SliceFolderReader(src)
-        return r.shape, r.dtype, r.read, None
-    arr, info = open_volume(src, dataset=dataset)
-    return info.shape_zyx, np.dtype(info.dtype), (
-        lambda z0, z1, y0, y1: np.asarray(arr[z0:z1, y0:y1, :])), info.voxel_size_um
+@dataclass(frozen=True)
+class _Source:
+    """The input to convert, opened once per process (picklable: Dask workers open it themselves)."""
+
+    path: str
+    dataset: str | None
+
+    def open(self):
+        key = (self.path, self.dataset)
+        if key not in _OPEN:
+            src = Path(self.path)
+            if src.is_dir() and not is_zarr_path(src):
+                r = _SliceFolderReader(src)
+                _OPEN[key] = (r.shape, r.dtype, r.read, None)
+            else:
+                arr, info = open_volume(src, dataset=self.dataset)
+                _OPEN[key] = (info.shape_zyx, np.dtype(info.dtype),
+                              lambda z0, z1, y0, y1: np.asarray(arr[z0:z1, y0:y1, :]), info.voxel_size_um)
+        return _OPEN[key]
+
+
+_OPEN: dict[tuple, tuple] = {}
+
+
+def _load(source: _Source, blocks, index: int) -> np.ndarray:
+    (z, z1), (y, y1) = [(a, b) for a, b in zip(blocks[index].write.start, blocks[index].write.stop)][:2]
+    try:
+        return source.open()[2](z, z1, y, y1)
+    except (ValueError, OSError) as exc:
+        if isinstance(exc, VolumeError):
+            raise
+        raise VolumeError(f"{source.path}: cannot read slices {z}..{z1 - 1}, rows {y}..{y1 - 1}: {exc}") from exc
+
+
+def _compute(index: int, loaded: np.ndarray, progress) -> np.ndarray:
+    return loaded
+
+
+def _store(level0: str, staging, blocks, index: int, data: np.ndarray) -> int:
+    zarr.open_array(level0, mode="r+")[blocks[index].write_slices] = data
+    staging.mark_done(f"rows-{index:07d}")
+    return index
+
+
+def _is_done(staging, index: int) -> bool:
+    return staging.is_done(f"rows-{index:07d}")
 
 
 def is_converted_zarr(path: Path) -> bool:
@@ -74,7 +123,8 @@ def is_converted_zarr(path: Path) -> bool:
 def convert_to_ome_zarr(src: str | Path, dst: str | Path, voxel_size_um: Sequence[float] | None = None,
                         chunk_shape_zyx: Sequence[int] = (64, 128, 128), max_levels: int = 5,
                         dataset: str | None = None, overwrite: bool = False, progress: bool = True,
-                        fmt: ZarrFormat = ZarrFormat()) -> Path:
+                        fmt: ZarrFormat = ZarrFormat(), runner: str = "serial",
+                        scheduler_address: str | None = None, workers: int = 2) -> Path:
     """Convert ``src`` (TIFF slices / TIFF stack / HDF5 / zarr) to an OME-Zarr at ``dst``.
 
     Parameters
@@ -95,6 +145,11 @@ def convert_to_ome_zarr(src: str | Path, dst: str | Path, voxel_size_um: Sequenc
         Replace an existing ``dst`` (the input is never touched).
     fmt
         NGFF version (0.5 on zarr v3, 0.4 on zarr v2) and optional zarr v3 shard shape.
+    runner, scheduler_address, workers
+        ``serial`` or ``dask`` (a local cluster of ``workers``, or the scheduler at the address).
+
+    Resumable: an interrupted conversion leaves ``.DST.partial``; the same call converts only the
+    rows of chunks not yet written (see :mod:`axonseg.io.resumable`).
     """
     src, dst = Path(src), Path(dst)
     if not src.exists():
@@ -104,29 +159,45 @@ def convert_to_ome_zarr(src: str | Path, dst: str | Path, voxel_size_um: Sequenc
     if max_levels < 1:
         raise ValueError(f"pyramid levels (--levels) must be >= 1, got {max_levels}")
     check_replace_target(dst, [src], overwrite, is_ours=is_converted_zarr)
-    shape, dtype, read, recorded = _reader(src, dataset)
+    source = _Source(str(src.resolve()), dataset)
+    shape, dtype, _, recorded = source.open()
     voxel = tuple(float(v) for v in (voxel_size_um or recorded or ()))
     if len(voxel) != 3:
         raise VolumeError(f"{src}: the voxel size is not recorded in the input; give it (--voxel-size-um Z Y X)")
     if min(voxel) <= 0 or not all(np.isfinite(voxel)):
         raise VolumeError(f"{src}: voxel size {list(voxel)} µm: each must be a positive number")
     levels = num_pyramid_levels(shape, max_levels)
-    with staged_folder(dst, overwrite, inputs=[src], is_ours=is_converted_zarr) as tmp:
-        tmp.rmdir()  # create_ome_zarr makes the folder
-        create_ome_zarr(tmp, shape, chunk_shape_zyx, dtype, voxel, levels, name=src.name, fmt=fmt,
-                        attributes={"axonseg": {"converted_from": str(src), "voxel_size_um": list(voxel)}})
-        level0 = zarr.open_array(str(tmp / "0"), mode="r+")
+    fingerprint = {"source": source.path, "dataset": dataset, "files": input_files_digest(src),
+                   "voxel_size_um": list(voxel), "chunks": [int(c) for c in chunk_shape_zyx], "levels": levels,
+                   "ngff": fmt.ngff_version, "shard": fmt.shard_shape_vox}
+    with resumable_folder(dst, fingerprint, overwrite, inputs=[src], is_ours=is_converted_zarr) as staging:
+        tmp = staging.path
+        if not staging.is_done("arrays"):
+            for p in tmp.iterdir():  # a group left by a run killed while creating it
+                if p.name != PROGRESS:
+                    shutil.rmtree(p) if p.is_dir() else p.unlink()
+            create_ome_zarr(tmp, shape, chunk_shape_zyx, dtype, voxel, levels, name=src.name, fmt=fmt,
+                            attributes={"axonseg": {"converted_from": str(src), "voxel_size_um": list(voxel)}},
+                            in_existing_folder=True)
+            staging.mark_done("arrays")
+        level0 = zarr.open_array(str(tmp / "0"), mode="r")
         cz, cy = write_unit(level0)[:2]  # rows of whole shards (or chunks): one writer each
-        rows = [(z, y) for z in range(0, shape[0], cz) for y in range(0, shape[1], cy)]
-        for z, y in tqdm(rows, desc=f"convert {src.name}", unit="chunk-row", disable=not progress):
-            z1, y1 = min(z + cz, shape[0]), min(y + cy, shape[1])
-            try:
-                block = read(z, z1, y, y1)
-            except (ValueError, OSError) as exc:
-                if isinstance(exc, VolumeError):
-                    raise
-                raise VolumeError(f"{src}: cannot read slices {z}..{z1 - 1}, rows {y}..{y1 - 1}: {exc}") from exc
-            level0[z:z1, y:y1, :] = block
-        build_pyramid(tmp)
+        blocks = grid_blocks(shape, (cz, cy, shape[2]))
+        task = BlockTask("convert", blocks, compute=_compute,
+                         store=functools.partial(_store, str(tmp / "0"), staging, blocks),
+                         is_done=functools.partial(_is_done, staging),
+                         load=functools.partial(_load, source, blocks),
+                         chunk_shape=write_unit(level0), bounds=Region.from_shape(shape))
+        pending = task.pending()
+        bar = tqdm(total=len(blocks), initial=len(blocks) - len(pending), desc=f"convert {src.name}",
+                   unit="chunk-row", disable=not progress)
+        try:
+            if runner == "dask":
+                run_dask(task, pending, lambda i: bar.update(1), scheduler_address, workers)
+            else:
+                run_serial(task, pending, lambda i: bar.update(1))
+        finally:
+            bar.close()
+        build_pyramid(tmp, runner=runner, scheduler_address=scheduler_address, workers=workers, staging=staging)
     logger.info("converted %s %s %s -> %s (%d levels, voxel %s um)", src, shape, dtype, dst, levels, voxel)
     return dst

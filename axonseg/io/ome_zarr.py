@@ -144,20 +144,25 @@ def _create_levels(group: zarr.Group, shape_zyx: Sequence[int], chunk_shape_zyx:
 def create_ome_zarr(path: str | Path, shape_zyx: Sequence[int], chunk_shape_zyx: Sequence[int], dtype,
                     voxel_size_um: Sequence[float], num_levels: int, name: str,
                     attributes: dict | None = None, downsample: str = "mean", fmt: ZarrFormat = ZarrFormat(),
-                    origin_um: Sequence[float] = (0.0, 0.0, 0.0), description: str | None = None) -> zarr.Group:
+                    origin_um: Sequence[float] = (0.0, 0.0, 0.0), description: str | None = None,
+                    in_existing_folder: bool = False) -> zarr.Group:
     """Create an empty OME-Zarr group with level 0 and ``num_levels - 1`` (empty) pyramid levels.
 
-    ``path`` must not exist. Level ``k`` has shape ``shape // 2**k`` (odd voxels trimmed).
+    ``path`` must not exist (``in_existing_folder``: or be a folder holding no zarr node, e.g. a
+    resumable staging folder). Level ``k`` has shape ``shape // 2**k`` (odd voxels trimmed).
     ``origin_um`` is the centre of voxel 0 in the physical frame (µm).
     """
     path = Path(path)
-    if path.exists():
+    if path.exists() and not (in_existing_folder and path.is_dir()
+                              and not any((path / m).exists() for m in ("zarr.json", ".zattrs", ".zgroup"))):
         raise FileExistsError(f"{path}: exists")
     fmt.check_chunks(chunk_shape_zyx)
     attrs = multiscales_metadata(name, voxel_size_um, num_levels, downsample, fmt.ngff_version, origin_um,
                                  description)
     attrs.update(attributes or {})
-    group = zarr.open_group(str(path), mode="w-", zarr_format=fmt.zarr_format, attributes=attrs)
+    # checked above that no zarr node is there: "a" only tolerates the folder's other files
+    group = zarr.open_group(str(path), mode="a" if in_existing_folder else "w-", zarr_format=fmt.zarr_format,
+                            attributes=attrs)
     _create_levels(group, shape_zyx, chunk_shape_zyx, dtype, num_levels, fmt)
     return group
 
@@ -230,34 +235,12 @@ def write_unit(arr: zarr.Array) -> tuple[int, ...]:
     return tuple(getattr(arr, "shards", None) or arr.chunks)
 
 
-def _downsample_block(block: np.ndarray, how: str) -> np.ndarray:
-    z, y, x = (s // 2 * 2 for s in block.shape)
-    b = block[:z, :y, :x].reshape(z // 2, 2, y // 2, 2, x // 2, 2)
-    if how == "max":
-        return b.max(axis=(1, 3, 5))
-    out = b.mean(axis=(1, 3, 5), dtype=np.float32)
-    return np.round(out).astype(block.dtype) if np.issubdtype(block.dtype, np.integer) else out.astype(block.dtype)
+def build_pyramid(path: str | Path, how: str = "mean", **kwargs) -> int:
+    """Fill levels 1.. from level 0 (2x2x2 ``mean`` or ``max``) on the block engine; see
+    :func:`axonseg.io.pyramid.build_pyramid` for the runner and resume arguments."""
+    from axonseg.io.pyramid import build_pyramid as build
 
-
-def build_pyramid(path: str | Path, how: str = "mean") -> int:
-    """Fill levels 1.. of an OME-Zarr group from level 0, level by level, shard (or chunk) by shard.
-
-    Deterministic (same bytes every time); memory bounded by one shard of the source.
-    Returns the number of levels written.
-    """
-    group = zarr.open_group(str(path), mode="r+")
-    levels = sorted(int(k) for k in group.array_keys())
-    for level in levels[1:]:
-        src, dst = group[str(level - 1)], group[str(level)]
-        unit = write_unit(dst)
-        ranges = [range(0, s, c) for s, c in zip(dst.shape, unit)]
-        for z in ranges[0]:
-            for y in ranges[1]:
-                for x in ranges[2]:
-                    stop = [min(a + c, s) for a, c, s in zip((z, y, x), unit, dst.shape)]
-                    block = src[2 * z:2 * stop[0], 2 * y:2 * stop[1], 2 * x:2 * stop[2]]
-                    dst[z:stop[0], y:stop[1], x:stop[2]] = _downsample_block(block, how)
-    return len(levels)
+    return build(path, how, **kwargs)
 
 
 def level0_origin_um(path: str | Path) -> tuple[float, float, float]:
