@@ -105,9 +105,10 @@ def _finalize(job: PredictJob, arr, voxel_size_um) -> None:
     from axonseg.io.ome_zarr import build_pyramid, open_level
 
     layout, s = job.layout, job.settings
-    build_pyramid(layout.probability, "mean")
+    run = {"runner": s.runner, "scheduler_address": s.dask_scheduler_address, "workers": s.dask_workers}
+    build_pyramid(layout.probability, "mean", **run)
     if s.mask_threshold is not None:
-        build_pyramid(layout.mask, "max")
+        build_pyramid(layout.mask, "max", **run)
     prob = open_level(layout.probability)
     if s.write_tiff_slices:
         layout.tiff_dir.mkdir(exist_ok=True)
