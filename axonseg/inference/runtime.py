@@ -35,9 +35,10 @@ logger = logging.getLogger(__name__)
 RUNTIMES = ("eager", "compile", "onnxruntime", "openvino")
 RUNTIME_CHOICES = ("auto",) + RUNTIMES
 CPU_AUTO = "openvino"
-# benchmarks/bench_runtime.py, 2 threads: openvino 2.15x eager on the starter net (next: onnxruntime 1.90x),
+# benchmarks/bench_runtime.py, 2 threads: openvino 2.15x eager on the starter net under load, 1.43x idle (batch 2),
 # 2.25x on D-LMBmap's 128^3 axial net (torch.compile 2.35x, but 0.74x on the starter and a minute to compile)
-CPU_AUTO_REASON = "fastest on CPU in benchmarks/bench_runtime.py: 2.2x eager on both networks"
+CPU_AUTO_REASON = ("fastest on CPU in benchmarks/bench_runtime.py: starter net 1.43x eager at batch 2 (idle), "
+                   "D-LMBmap net 2.25x")
 AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 CPU_ONLY = ("onnxruntime", "openvino")
 ONNX_OPSET = 18
