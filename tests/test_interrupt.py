@@ -30,7 +30,10 @@ def test_sigint_during_predict_prints_one_line_exits_130_and_rerun_resumes(tmp_p
     cmd = [sys.executable, "-m", "axonseg.cli.main", "predict", str(tmp_path / "in.zarr"), "--model", str(model),
            str(out), "--chunk", "16", "16", "16", "--block", "16", "32", "32", "--threads", "1", "--no-preview",
            "--quiet"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # a terminal's Ctrl-C: default SIGINT handling in the child even if something in this test process
+    # left SIGINT ignored (an ignored signal is inherited through exec, and Python then keeps ignoring it)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     from axonseg.inference.state import OutputLayout
 
