@@ -22,17 +22,12 @@ from axonseg.io.files import load_npz, save_npz
 from axonseg.io.resumable import Staging
 
 MAPS = ("axon_fraction", "axon_length_um")
-_READERS: dict[tuple, object] = {}
-
-
 def _reader(path: str | None):
     if path is None:
         return None
-    if path not in _READERS:
-        from axonseg.io import open_region_reader
+    from axonseg.io import cached_region_reader
 
-        _READERS[path] = open_region_reader(path)
-    return _READERS[path]
+    return cached_region_reader(path)
 
 
 @dataclass(frozen=True)

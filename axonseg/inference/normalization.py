@@ -140,15 +140,9 @@ def _stats_reader(source):
     """The volume to read: ``source`` itself, or a ``(path, dataset)`` pair opened once per process."""
     if not isinstance(source, tuple):
         return source
-    key = ("stats-reader",) + source
-    if key not in _READERS:
-        from axonseg.io import open_region_reader
+    from axonseg.io import cached_region_reader
 
-        _READERS[key] = open_region_reader(*source)
-    return _READERS[key]
-
-
-_READERS: dict[tuple, Any] = {}
+    return cached_region_reader(*source)
 
 
 def _stats_load(source, regions, index: int) -> np.ndarray:

@@ -44,3 +44,15 @@ def open_region_reader(path: str | Path, dataset: str | None = None) -> RegionRe
             node = node[ms[0]["datasets"][0]["path"]]
         return RegionReader(node, info)
     return RegionReader(arr, info)
+
+
+_OPENED: dict[tuple, RegionReader] = {}
+
+
+def cached_region_reader(path: str | Path, dataset: str | None = None) -> RegionReader:
+    """:func:`open_region_reader`, opened once per process (block tasks on Dask workers reopen the
+    input by path, once each)."""
+    key = (str(path), dataset)
+    if key not in _OPENED:
+        _OPENED[key] = open_region_reader(path, dataset)
+    return _OPENED[key]
