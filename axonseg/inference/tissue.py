@@ -16,7 +16,8 @@ when ``t >= MIN_CLASS_RATIO`` (3) x ``b`` and there is a gap above it (fewer cel
 and 3x the floor than within 1.5x of it); the threshold is then ``BACKGROUND_FACTOR`` (2) x
 ``b`` (and never above sqrt(b t)). Otherwise (a crop that is all tissue, dim tissue next
 to a dark corner, as in the D-LMBmap excerpt) every cell counts as tissue: when in doubt,
-compute. Light-sheet background outside a cleared brain sits near the camera offset, several
+compute. Signed input (a cell mean below 0, e.g. background-subtracted data) has no camera floor
+to measure ratios from: every cell counts as tissue, with a warning. Light-sheet background outside a cleared brain sits near the camera offset, several
 times darker than autofluorescent tissue; give ``--tissue-threshold`` when your data differ.
 """
 from __future__ import annotations
@@ -101,8 +102,13 @@ def low_resolution_view(reader, factor: int, chunked: bool = True) -> np.ndarray
 def automatic_threshold(view: np.ndarray) -> float | None:
     """``BACKGROUND_FACTOR`` x the background level, or ``None`` when no background is clearly darker
     than the tissue (see the module docstring)."""
-    cells = np.maximum(view.astype(np.float64).ravel(), 0)
+    cells = view.astype(np.float64).ravel()
     if cells.size < 2 or cells.min() == cells.max():
+        return None
+    if cells.min() < 0:  # signed input (background-subtracted...): ratios to the floor mean nothing
+        logger.warning("tissue mask: the input has negative values (min cell mean %.4g), so the automatic "
+                       "threshold does not apply; every patch is computed (give --tissue-threshold to skip "
+                       "background)", cells.min())
         return None
     floor = float(np.percentile(cells, 1))
     dark = cells <= BACKGROUND_SPREAD * floor

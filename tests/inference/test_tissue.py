@@ -114,3 +114,14 @@ def test_threshold_is_overridable_from_the_command_line(tmp_path, model16):
     meta = json.loads((out / "run.json").read_text())
     assert meta["tissue"]["threshold"] == 70000 and meta["patches"]["run"] == 0
     assert zarr.open_array(str(out / "probability.ome.zarr" / "0"))[:].max() == 0
+
+
+def test_signed_input_with_negative_background_keeps_every_cell():
+    """Issue 18 item 5: background ~-200, tissue ~+100 with noise (many tissue cells below 0): the old
+    rule clipped at 0, chose threshold 0.0 and dropped every tissue cell with a negative mean."""
+    rng = np.random.default_rng(3)
+    view = rng.normal(-200, 5, (8, 8, 8)).astype(np.float32)
+    view[:, :, 4:] = rng.normal(100, 150, (8, 8, 4))
+    assert (view[:, :, 4:] < 0).any()
+    assert automatic_threshold(view) is None
+    assert tissue_mask(view, 8).mask.all()
