@@ -99,6 +99,19 @@ def _evil_pth(d: Path) -> Path:
     return d / "evil.pth"
 
 
+def _broken_model(d: Path, m: Path, name: str, weight: float | None = None, patch=None) -> Path:
+    """The test model with its first weight tensor filled with ``weight`` and/or its patch size replaced."""
+    import torch
+
+    obj = torch.load(m, weights_only=True)
+    if weight is not None:
+        next(iter(obj["state_dict"].values())).fill_(weight)
+    if patch is not None:
+        obj["network"]["patch_size_zyx"] = obj["patch_size_zyx"] = list(patch)
+    torch.save(obj, d / name)
+    return d / name
+
+
 def _float_zarr(d, name="f.zarr"):
     return _zarr(d, name, np.random.default_rng(1).random((16, 32, 32)).astype(np.float32))
 
@@ -161,6 +174,8 @@ CASES = [
     Case("predict-nan-input", lambda d, m: _predict(_nan_zarr(d), m, "{out}/p"), 1, ("NaN",)),
     Case("predict-output-class-out-of-range", lambda d, m: _predict(_float_zarr(d), m, "{out}/p", "--output-class", "5"),
          1, ("output", "class")),
+    Case("predict-model-nan-weights", lambda d, m: _predict(_float_zarr(d), _broken_model(d, m, "nan.pth", float("nan")),
+                                                            "{out}/p"), 1, ("nan.pth", "NaN")),
     Case("predict-cuda-without-gpu", lambda d, m: _predict(_float_zarr(d), m, "{out}/p", "--device", "cuda"), 1,
          ("cuda",)),
     Case("predict-step-zero", lambda d, m: _predict(_float_zarr(d), m, "{out}/p", "--step", "0"), 1, ("step_fraction",)),

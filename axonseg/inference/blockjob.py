@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from axonseg.engine import Block, BlockTask, Region
+from axonseg.errors import AxonsegError
 from axonseg.inference.blocks import ReadPlan, block_grid
 from axonseg.inference.lattice import PatchLattice, build_lattice, gaussian_importance_map
 from axonseg.inference.normalization import NormalizationParams, per_patch_zscore
@@ -34,6 +35,11 @@ from axonseg.inference.stitch import read_padded_region
 from axonseg.io.files import load_npy, save_npy
 
 logger = logging.getLogger(__name__)
+
+
+class NonFiniteOutputError(AxonsegError, RuntimeError):
+    """The network returned NaN or infinity: the block fails rather than store zeros."""
+
 
 _CACHE: dict[tuple, Any] = {}
 
@@ -234,6 +240,11 @@ def run_patches(job: PredictJob, loaded: dict[str, Any], progress: Callable[[int
             raise ValueError(f"network returned shape {y.shape} for a batch of shape {x.shape}")
         if not 0 <= s.output_class < y.shape[1]:
             raise ValueError(f"--output-class {s.output_class}: the model has {y.shape[1]} classes")
+        if not np.isfinite(y).all():
+            raise NonFiniteOutputError(
+                f"{job.model_path}: the network returned NaN or infinite probabilities for the patch at "
+                f"(padded) z, y, x {batch[0]} of {job.input_path}; nothing of this block was written "
+                f"(broken weights, or an overflow under fp16/bf16 autocast)")
         yield from zip(batch, y[:, s.output_class])
         progress(len(batch))
 

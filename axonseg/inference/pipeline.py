@@ -71,8 +71,10 @@ def _threads(settings: PredictSettings) -> int:
 
 
 def _validate(model: LoadedModel, settings: PredictSettings) -> None:
+    from axonseg.inference.model_checks import check_model
     from axonseg.inference.predictor import resolve_device
 
+    check_model(model)
     resolve_device(settings.device)
     n = model.config.num_classes
     if not 0 <= settings.output_class < n:

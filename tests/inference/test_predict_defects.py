@@ -93,3 +93,25 @@ def test_slices_of_different_shapes_leave_nothing(tmp_path, model16, capsys):
     assert main(["predict", str(folder), str(model16), str(out), *FLAGS]) == 1
     assert "0013.tiff" in capsys.readouterr().err
     assert not out.exists()
+
+
+def _with_weights(src, dst, value: float):
+    obj = torch.load(src, weights_only=True)
+    next(iter(obj["state_dict"].values())).fill_(value)
+    torch.save(obj, dst)
+    return dst
+
+
+def test_non_finite_network_output_fails_the_block_naming_the_model(tmp_path, model16, capsys):
+    """Issue 18 item 6: finite but huge weights overflow to NaN in the network; the old code wrote
+    probability 0 everywhere and said "complete"."""
+    src = make_input(tmp_path / "in.zarr", (16, 32, 32))
+    model = _with_weights(model16, tmp_path / "huge.pth", 3e37)
+    out = tmp_path / "out"
+    assert main(["predict", str(src), str(model), str(out), "--runtime", "eager", *FLAGS]) == 1
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("axonseg predict:")]
+    assert len(lines) == 1 and "huge.pth" in lines[0] and "NaN" in lines[0], lines
+    assert not any((out / "blocks").iterdir()) and not (out / "blocks.log").exists()
+    import json
+
+    assert json.loads((out / "run.json").read_text())["status"] != "complete"
