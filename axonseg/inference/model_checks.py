@@ -1,6 +1,8 @@
 """Checks of a loaded model that :mod:`axonseg.inference.weights` does not make, run before any output
-exists: finite weights. Each error names the model."""
+exists: a usable patch size and finite weights. Each error names the model."""
 from __future__ import annotations
+
+import numbers
 
 import torch
 
@@ -9,6 +11,14 @@ from axonseg.errors import AxonsegError
 
 class ModelError(AxonsegError, ValueError):
     """The model cannot give a usable prediction; the message names the model file or folder."""
+
+
+def check_patch_size(source: str, patch_size_zyx) -> None:
+    """Three positive whole numbers of voxels, or :class:`ModelError` naming ``source``."""
+    patch = tuple(patch_size_zyx or ())
+    if len(patch) != 3 or not all(isinstance(p, numbers.Integral) and not isinstance(p, bool) and p > 0 for p in patch):
+        raise ModelError(f"{source}: the model's patch size {list(patch)} is not three positive voxel counts "
+                         "(z, y, x); the model file is broken or was written by hand")
 
 
 def check_finite_weights(source: str, state_dict: dict) -> None:
@@ -22,5 +32,6 @@ def check_finite_weights(source: str, state_dict: dict) -> None:
 
 
 def check_model(model) -> None:
-    """The checks on a :class:`~axonseg.inference.weights.LoadedModel`."""
+    """Both checks on a :class:`~axonseg.inference.weights.LoadedModel`."""
+    check_patch_size(model.source, model.patch_size_zyx)
     check_finite_weights(model.source, model.state_dict)
