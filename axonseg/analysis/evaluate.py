@@ -108,6 +108,18 @@ def _load(path: Path) -> np.ndarray:
     return np.asarray(arr.compute())
 
 
+def check_binary_truth(gt: np.ndarray, path: Path) -> None:
+    """A truth mask has one non-zero value (``1``, ``255``, ``True``...); anything else (a probability
+    map, a multi-label image, NaN) is refused with ``ValueError`` naming ``path``."""
+    nonzero = gt[gt != 0]
+    if nonzero.size and (nonzero != nonzero.flat[0]).any():
+        values = np.unique(nonzero)
+        shown = ", ".join(f"{v:.6g}" for v in values[:4]) + (", ..." if values.size > 4 else "")
+        raise ValueError(f"{path}: the truth is not a binary mask: {values.size} different non-zero values "
+                         f"({shown}); give a mask with one value for axon and 0 elsewhere (a probability map "
+                         f"or a prediction cannot be the truth)")
+
+
 def evaluate(prediction: Path, truth: Path, settings: EvaluationSettings = EvaluationSettings(),
              allow_incomplete: bool = False) -> list[PairResult]:
     """Score every prediction/truth pair (see module docstring). Truth: non-zero = axon.
@@ -129,6 +141,7 @@ def evaluate(prediction: Path, truth: Path, settings: EvaluationSettings = Evalu
             pred_mask = binarize(pred, settings.threshold)
         except ValueError as exc:
             raise ValueError(f"{pred_path}: {exc}") from exc
+        check_binary_truth(gt, truth_path)
         scores = score_tolerances(pred_mask, binarize(gt), settings.tolerances_vox)
         results.append(PairResult(cid, str(pred_path), str(truth_path), scores))
         logger.info("%s: %s", cid, ", ".join(f"k={s.tolerance_vox} Dice {s.dice:.3f} clDice "
