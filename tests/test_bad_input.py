@@ -116,6 +116,14 @@ def _float_zarr(d, name="f.zarr"):
     return _zarr(d, name, np.random.default_rng(1).random((16, 32, 32)).astype(np.float32))
 
 
+def _foreign_run(d: Path, text: str = '{"experiment": 3}') -> Path:
+    """A user's folder holding a run.json of another tool, and their results."""
+    folder = _mkdir(d / "results")
+    _text(folder, "run.json", text)
+    _text(folder, "table.csv", "a,b\n1,2\n")
+    return folder
+
+
 CASES = [
     # -- convert ---------------------------------------------------------------------------------------------
     Case("convert-missing-input", lambda d, m: ["convert", str(d / "nope.tiff"), "{out}/x.ome.zarr", *V],
@@ -202,6 +210,11 @@ CASES = [
     Case("predict-output-parent-is-a-file", lambda d, m: _predict(_float_zarr(d), m,
                                                                   str(_text(d, "o.txt", "x") / "p")), 1, ("o.txt",)),
     Case("predict-into-the-input", lambda d, m: _predict(_float_zarr(d), m, str(d / "f.zarr")), 1, ("f.zarr",)),
+    # issue 18.1: --overwrite never empties a folder whose run.json axonseg did not write
+    Case("predict-overwrite-foreign-run-json", lambda d, m: _predict(_float_zarr(d), m, str(_foreign_run(d)),
+                                                                     "--overwrite"), 1, ("run.json", "not a run.json")),
+    Case("predict-foreign-initializing-run-json", lambda d, m: _predict(_float_zarr(d), m, str(_foreign_run(
+        d, '{"status": "initializing"}'))), 1, ("run.json", "not a run.json")),
     Case("predict-zero-voxel-size", lambda d, m: _predict(_float_zarr(d), m, "{out}/p", "--voxel-size-um", "0", "1",
                                                           "1"), 1, ("voxel_size_um",)),
     Case("predict-four-paths", lambda d, m: ["predict", "a", "b", "c", "d"], 2, ("INPUT OUTPUT",)),

@@ -239,7 +239,7 @@ def predict_whole_brain(input_path: str | Path, model_path: str | Path, out_dir:
     # open_volume has read every TIFF header (truncated files, unequal slices, gaps): see io/volume.py
     check_finite_volume(arr0, input_path)
     fp = run_fingerprint(input_path, open_region_reader(input_path, dataset), _state_dict_sha256(model), settings)
-    state.check_output(layout, fp, input_path, overwrite)
+    state.check_output(layout, fp, input_path, overwrite, inputs=(model_path,))
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     lock = FolderLock(out_dir)
@@ -250,7 +250,7 @@ def predict_whole_brain(input_path: str | Path, model_path: str | Path, out_dir:
             out_dir.rmdir()
         raise
     try:
-        if state.check_output(layout, fp, input_path, overwrite) == "new":
+        if state.check_output(layout, fp, input_path, overwrite, inputs=(model_path,)) == "new":
             _set_up(layout, model, settings, fp, input_path, dataset, created)
         return _run(layout, model, model_path, settings, input_path, dataset, t0, progress)
     finally:

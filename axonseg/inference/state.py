@@ -107,52 +107,88 @@ def log_write(layout: OutputLayout, index: int) -> None:
     append_line(layout.log, f"{index} {os.getpid()}")
 
 
+#: Every name axonseg predict writes at the top of its output folder (hidden ``.NAME.*.partial``
+#: files of an interrupted atomic write are ours too): ``--overwrite`` deletes nothing else.
+OUTPUT_NAMES = frozenset({"probability.ome.zarr", "run.json", "blocks", "blocks.log", "spill", "tissue.ome.zarr",
+                          "tiff", "preview.png", "input.ome.zarr", "scout", "scout.ome.zarr"})
+RUN_STATUSES = ("initializing", "running", "complete")
+
+
 def _contents(layout: OutputLayout) -> list[Path]:
     from axonseg.io.lock import LOCK_NAME
 
     return [p for p in layout.root.iterdir() if p.name != LOCK_NAME]
 
 
-def check_output(layout: OutputLayout, fingerprint: dict[str, Any], input_path: Path, overwrite: bool) -> str:
+def _ours(name: str) -> bool:
+    return name in OUTPUT_NAMES or (name.startswith(".") and name.endswith(".partial")
+                                    and name[1:].split(".")[0] in {n.split(".")[0] for n in OUTPUT_NAMES})
+
+
+def foreign_entries(layout: OutputLayout) -> list[str]:
+    """Names in the output folder that axonseg predict does not write (user files)."""
+    return sorted(p.name for p in _contents(layout) if not _ours(p.name))
+
+
+def _our_run_json(layout: OutputLayout) -> dict[str, Any] | None:
+    """``run.json`` when it is one that axonseg predict wrote (status and fingerprint), else None."""
+    try:
+        meta = read_run_json(layout)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("status") not in RUN_STATUSES \
+            or not isinstance(meta.get("fingerprint"), dict):
+        return None
+    return meta
+
+
+def check_output(layout: OutputLayout, fingerprint: dict[str, Any], input_path: Path, overwrite: bool,
+                 inputs: tuple = ()) -> str:
     """Decide, without changing anything, between a fresh run and a resume: ``"new"`` or ``"resume"``.
 
-    An existing folder is resumed only if it was written by the same job (same
-    fingerprint) and ``overwrite`` is not given; ``overwrite`` is allowed only on an
-    axonseg output (has ``run.json``) or an empty folder. The input is never inside the output.
+    An existing folder is used only when axonseg predict wrote it: its ``run.json`` is ours and
+    it holds nothing else than the names predict writes (``OUTPUT_NAMES``). It is resumed when
+    the fingerprint matches and ``overwrite`` is not given; ``overwrite`` (or a run that died
+    while initializing) starts it afresh. An empty folder is used as is. The output is never
+    the input (``input_path``, or any of ``inputs``: the model), nor inside or around it.
     """
-    root = layout.root.resolve()
-    src = Path(input_path).resolve()
-    if root == src or src.is_relative_to(root) or (src.is_dir() and root.is_relative_to(src)):
-        raise OutputError(f"{layout.root}: output folder must not be the input or inside/around it ({input_path})")
+    from axonseg.io.atomic import check_apart
+
+    check_apart([layout.root], [input_path, *inputs])
     if layout.root.exists() and not layout.root.is_dir():
         raise OutputError(f"{layout.root}: exists and is not a folder")
     if not layout.root.exists():
         return "new"
-    if layout.run_json.exists():
-        if overwrite:
-            return "new"
-        try:
-            previous = read_run_json(layout)
-        except ValueError as e:
-            raise OutputError(f"{layout.run_json}: unreadable ({e}); use --overwrite") from e
-        if previous.get("status") == "initializing":
-            return "new"
-        previous = previous.get("fingerprint") or {}
-        current = json.loads(json.dumps(fingerprint, default=str))
-        if previous != current:
-            diff = sorted(k for k in set(previous) | set(current) if previous.get(k) != current.get(k))
-            raise OutputError(f"{layout.root}: holds a prediction with different settings/model/input "
-                              f"(differs in {diff}); use another folder or --overwrite")
-        return "resume"
-    if _contents(layout):
-        raise OutputError(f"{layout.root}: exists and is not an axonseg prediction (no run.json); "
-                          f"refusing to write into or delete it")
-    return "new"
+    if not layout.run_json.exists():
+        if _contents(layout):
+            raise OutputError(f"{layout.root}: exists and is not an axonseg prediction (no run.json); "
+                              f"refusing to write into or delete it")
+        return "new"
+    previous = _our_run_json(layout)
+    if previous is None:
+        raise OutputError(f"{layout.run_json}: not a run.json written by axonseg predict; refusing to write "
+                          f"into or delete {layout.root} (choose another output folder)")
+    foreign = foreign_entries(layout)
+    if foreign and (overwrite or previous["status"] == "initializing"):
+        raise OutputError(f"{layout.root}: holds {foreign[:3]} that axonseg predict did not write; refusing "
+                          "to delete them (move them away, or choose another output folder)")
+    if overwrite or previous["status"] == "initializing":
+        return "new"
+    previous = previous["fingerprint"]
+    current = json.loads(json.dumps(fingerprint, default=str))
+    if previous != current:
+        diff = sorted(k for k in set(previous) | set(current) if previous.get(k) != current.get(k))
+        raise OutputError(f"{layout.root}: holds a prediction with different settings/model/input "
+                          f"(differs in {diff}); use another folder or --overwrite")
+    return "resume"
 
 
 def clear_output(layout: OutputLayout) -> None:
-    """Delete everything in the output folder but the lock (call with the lock held, after check_output)."""
+    """Delete what predict wrote in the output folder but the lock (call with the lock held, after
+    check_output); anything else is left where it is."""
     for p in _contents(layout):
+        if not _ours(p.name):
+            continue
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p)
         else:

@@ -6,9 +6,11 @@
 * :func:`staged_folder`: build an output folder under a hidden ``.NAME.partial-*`` name and
   move it into place only when the block succeeds; on any error (Ctrl-C included) the
   partial folder is removed and an existing output is left as it was.
-* :func:`check_replace_target`: the rules every ``--overwrite`` obeys: the target must not be
-  or contain an input, must not be a file when a folder is expected, and must look like an
-  output of ours (``is_ours``), so that ``--overwrite`` never deletes a user's data.
+* :func:`check_apart`: the one rule for every command's outputs: an output must not be,
+  contain or lie inside any input.
+* :func:`check_replace_target`: the rules every ``--overwrite`` obeys: :func:`check_apart`, the
+  target must not be a file when a folder is expected, and must look like an output of ours
+  (``is_ours``), so that ``--overwrite`` never deletes a user's data.
 """
 from __future__ import annotations
 
@@ -30,6 +32,25 @@ class OutputTargetError(AxonsegError, ValueError):
 def _inside(path: Path, folder: Path) -> bool:
     path, folder = path.resolve(), folder.resolve()
     return path == folder or folder in path.parents
+
+
+def check_apart(outputs: Sequence[str | Path | None], inputs: Sequence[str | Path | None]) -> None:
+    """The one rule for every command: an output must not be, contain or lie inside any input.
+
+    Paths are compared after resolving symbolic links; ``None`` entries (options not given) and
+    inputs that do not exist are skipped. Two outputs must not be the same path either.
+    """
+    outs = [Path(p) for p in outputs if p is not None]
+    for dst in outs:
+        for src in (Path(p) for p in inputs if p is not None):
+            if (src.exists() or src.is_symlink()) and (_inside(src, dst) or _inside(dst, src)):
+                raise OutputTargetError(f"{dst}: an output must not be the input, nor contain or lie inside the input "
+                                        f"{src}; choose another output path")
+    for k, a in enumerate(outs):
+        for b in outs[k + 1:]:
+            if _inside(a, b) or _inside(b, a):
+                raise OutputTargetError(f"{b}: the same path as (or inside) the output {a}; "
+                                        "give two different outputs")
 
 
 def check_parent(path: str | Path) -> Path:
@@ -61,10 +82,7 @@ def check_replace_target(dst: str | Path, inputs: Sequence[str | Path] = (), ove
         ``dst`` is a folder (a file there is an error) or a file (a folder there is an error).
     """
     dst = check_parent(dst)
-    for src in (Path(p) for p in inputs if p is not None):
-        if src.exists() and (_inside(src, dst) or _inside(dst, src)):
-            raise OutputTargetError(f"{dst}: the output would replace or lie inside the input {src}; "
-                                    "choose another output path")
+    check_apart([dst], inputs)
     if not dst.exists() and not dst.is_symlink():
         return
     if folder and not dst.is_dir():
