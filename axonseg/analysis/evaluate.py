@@ -177,7 +177,7 @@ def write_results(results: Sequence[PairResult], settings: EvaluationSettings,
         import io
 
         buf = io.StringIO()
-        fields = ["id", "prediction", "truth", "threshold"] + list(Scores.__dataclass_fields__)
+        fields = _csv_fields()
         writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
         for r in results:
@@ -187,9 +187,43 @@ def write_results(results: Sequence[PairResult], settings: EvaluationSettings,
         write_text(csv_path, buf.getvalue())
 
 
+def _csv_fields() -> list[str]:
+    return ["id", "prediction", "truth", "threshold"] + list(Scores.__dataclass_fields__)
+
+
+def is_scores_json(path: Path) -> bool:
+    """``path`` holds scores written by :func:`write_results` (``--overwrite`` replaces only those)."""
+    from axonseg.io.files import read_json
+
+    try:
+        doc = read_json(path)
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and {"tolerance_rule", "pairs", "mean"} <= set(doc)
+
+
+def is_scores_csv(path: Path) -> bool:
+    """``path`` is a CSV of scores written by :func:`write_results` (its header line is ours)."""
+    from axonseg.io.files import read_head
+
+    header = ",".join(_csv_fields()).encode() + b"\n"
+    return Path(path).is_file() and read_head(path, len(header)) == header
+
+
 def run_evaluation(prediction: Path, truth: Path, settings: EvaluationSettings,
-                   json_path: Path | None, csv_path: Path | None, allow_incomplete: bool = False) -> list[dict]:
-    """Evaluate, write JSON/CSV, and return the mean scores per tolerance (``axonseg evaluate``)."""
+                   json_path: Path | None, csv_path: Path | None, allow_incomplete: bool = False,
+                   overwrite: bool = False) -> list[dict]:
+    """Evaluate, write JSON/CSV, and return the mean scores per tolerance (``axonseg evaluate``).
+
+    The outputs are neither an input nor inside one, and an existing output is replaced only with
+    ``overwrite`` and only when it holds scores of ours (:func:`~axonseg.io.atomic.check_replace_target`).
+    """
+    from axonseg.io.atomic import check_apart, check_replace_target
+
+    check_apart([json_path, csv_path], [prediction, truth])
+    for out, ours in ((json_path, is_scores_json), (csv_path, is_scores_csv)):
+        if out is not None:
+            check_replace_target(out, [prediction, truth], overwrite, is_ours=ours, folder=False)
     for out in (json_path, csv_path):
         if out is not None and not Path(out).parent.is_dir():
             raise ValueError(f"{out}: output folder {Path(out).parent} does not exist")

@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", type=Path, help="write one row per pair and tolerance here")
     p.add_argument("--allow-incomplete", action="store_true",
                    help="score a prediction that has not finished (warns: unwritten blocks read as 0)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing --json/--csv files (only scores that axonseg evaluate wrote)")
     return p
 
 
@@ -37,7 +39,7 @@ def _run(args: argparse.Namespace) -> int:
     settings = EvaluationSettings(threshold=None if args.mask else args.threshold,
                                   tolerances_vox=tuple(args.tolerance), match=args.match)
     means = run_evaluation(args.prediction, args.truth, settings, args.json, args.csv,
-                           allow_incomplete=args.allow_incomplete)
+                           allow_incomplete=args.allow_incomplete, overwrite=args.overwrite)
     print("k  n  " + "  ".join(f"{m:>12}" for m in METRICS))
     for row in means:
         print(f"{row['tolerance_vox']:<2} {row['n_pairs']:<2} "

@@ -22,6 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--panel-px", type=int, default=400, help="longer side of each panel (px)")
     p.add_argument("--allow-incomplete", action="store_true",
                    help="show a prediction that has not finished (warns: unwritten blocks read as 0)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --out PNG (only one that axonseg wrote)")
     return p
 
 
@@ -29,6 +31,11 @@ def _run(args: argparse.Namespace) -> int:
     from axonseg.analysis.preview import parse_region, save_preview_png
     from axonseg.io import open_volume
 
+    from axonseg.io.atomic import check_replace_target
+    from axonseg.io.images import is_axonseg_png
+
+    check_replace_target(args.out, [args.raw, args.prob, args.skeleton], args.overwrite,
+                         is_ours=is_axonseg_png, folder=False)
     if not args.out.parent.is_dir():
         raise ValueError(f"{args.out}: output folder {args.out.parent} does not exist")
     from axonseg.analysis.completeness import check_prediction_complete

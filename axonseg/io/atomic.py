@@ -89,11 +89,11 @@ def check_replace_target(dst: str | Path, inputs: Sequence[str | Path] = (), ove
         raise OutputTargetError(f"{dst}: exists and is a file, not an output folder; refusing to replace it")
     if not folder and dst.is_dir():
         raise OutputTargetError(f"{dst}: exists and is a folder, expected a file; refusing to replace it")
-    if not overwrite:
-        raise OutputTargetError(f"{dst}: exists; pass --overwrite to replace it")
-    if is_ours is not None and not is_ours(dst):
+    if is_ours is not None and not is_ours(dst):  # checked first: never advise --overwrite for it
         raise OutputTargetError(f"{dst}: exists and was not written by this axonseg command; "
                                 "refusing to replace it even with --overwrite (remove it yourself)")
+    if not overwrite:
+        raise OutputTargetError(f"{dst}: exists; pass --overwrite to replace it")
 
 
 @contextlib.contextmanager
