@@ -55,6 +55,7 @@ def check_prediction_complete(path: str | Path, allow_incomplete: bool = False) 
     except ValueError as exc:  # json.JSONDecodeError: a run.json cut short
         status = f"unreadable run.json ({exc})"
     if status == COMPLETE:
+        check_no_missing_chunks(folder, path, allow_incomplete)
         return status
     done = len(done_indices(layout))
     what = f"{folder}: the prediction is not complete (run.json status {status!r}, {done} block(s) written)"
@@ -64,3 +65,50 @@ def check_prediction_complete(path: str | Path, allow_incomplete: bool = False) 
     logger.warning("INCOMPLETE PREDICTION %s. --allow-incomplete: going on, but every block not yet written "
                    "reads as 0 (no axons): these results cover only part of the volume", what)
     return status
+
+
+def _level0_array(folder: Path, path: str | Path) -> tuple[str, Path] | None:
+    """(output name, level-0 array) of the prediction output that ``path`` opens; None for anything else."""
+    parts = Path(path).resolve().relative_to(folder).parts
+    if not parts or parts[0] != "probability.ome.zarr":
+        return None
+    name, rest, array = "probability", parts[1:], folder / parts[0]
+    if rest[:1] == ("labels",):
+        if len(rest) < 2:
+            return None
+        name, rest, array = rest[1], rest[2:], array / "labels" / rest[1]
+    if rest not in ((), ("0",)):
+        return None  # a pyramid level: not checked
+    return name, array / "0"
+
+
+def check_no_missing_chunks(folder: Path, path: str | Path, allow_incomplete: bool = False) -> None:
+    """A complete prediction has a file for every chunk (or shard) except those its blocks recorded as
+    all zero (``unwritten_units`` in their done markers); zarr would read a lost one as 0, so a missing
+    one raises :class:`IncompletePredictionError` naming it (a warning with ``allow_incomplete``).
+    Predictions whose markers record nothing (written before this check) are not checked."""
+    from axonseg.inference.state import OutputLayout, done_indices
+    from axonseg.io.chunks import missing_units
+    from axonseg.io.files import read_json
+
+    target = _level0_array(folder, path)
+    if target is None or not target[1].is_dir():
+        return
+    name, array = target
+    layout = OutputLayout(folder)
+    unwritten: set[tuple[int, ...]] = set()
+    for index in sorted(done_indices(layout)):
+        recorded = read_json(layout.marker(index)).get("unwritten_units")
+        if recorded is None or name not in recorded:
+            return
+        unwritten.update(tuple(c) for c in recorded[name])
+    missing = missing_units(array, unwritten)
+    if not missing:
+        return
+    more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+    what = f"{array}: chunk {missing[0]}{more} is missing from a complete prediction"
+    if not allow_incomplete:
+        raise IncompletePredictionError(f"{what}; axonseg writes every chunk that is not all zero, so the folder "
+                                        "was damaged (copied in part?): copy it again, or rerun `axonseg predict` "
+                                        "with --overwrite")
+    logger.warning("DAMAGED PREDICTION %s. --allow-incomplete: going on, but the missing chunks read as 0", what)

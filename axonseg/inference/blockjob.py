@@ -342,6 +342,31 @@ def _save_atomic(path: Path, arr: np.ndarray | None) -> None:
     save_npy(path, arr)
 
 
+def _write_unit(job: PredictJob, array: Path) -> tuple[int, ...]:
+    from axonseg.io.chunks import write_unit_of
+    from axonseg.io.ome_zarr import open_level
+
+    key = ("unit", str(array))
+    if key not in _CACHE:
+        _CACHE[key] = write_unit_of(open_level(array))
+    return _CACHE[key]
+
+
+def _unwritten_units(job: PredictJob, block: Block, computed: dict[str, Any]) -> dict[str, list[list[int]]]:
+    """Grid coordinates of the write units (chunks, or shards) of the block that zarr stores no file for
+    (all zero), per output array: a complete prediction missing any other unit was damaged."""
+    from axonseg.io.chunks import empty_units
+
+    layout, prob, threshold = job.layout, computed["prob"], job.settings.mask_threshold
+    start, shape = block.write.start, block.write.shape
+    out = {"probability": empty_units(prob, start, shape, _write_unit(job, layout.probability))}
+    if threshold is not None:
+        mask = computed.get("mask") if prob is not None else (
+            np.full(shape, 255, np.uint8) if threshold <= 0 else None)
+        out["mask"] = empty_units(mask, start, shape, _write_unit(job, layout.mask))
+    return out
+
+
 def store_block(job: PredictJob, index: int, computed: dict[str, Any]) -> BlockResult:
     """Write block ``index``'s chunks and spills, then mark it done, then drop the spills it used."""
     from axonseg.io.ome_zarr import write_region
@@ -361,7 +386,7 @@ def store_block(job: PredictJob, index: int, computed: dict[str, Any]) -> BlockR
     seconds = time.perf_counter() - computed["t0"]
     mark_done(layout, index, {"voxels": block.num_voxels, "patches": computed["patches"],
                               "patches_reused": computed["reused"], "patches_skipped": computed["skipped"], "seconds": round(seconds, 3),
-                              "pid": os.getpid()})
+                              "pid": os.getpid(), "unwritten_units": _unwritten_units(job, block, computed)})
     for src in job.ownership.sources(index):
         for empty in (False, True):
             _spill_path(job, src, index, empty).unlink(missing_ok=True)
