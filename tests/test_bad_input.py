@@ -112,6 +112,14 @@ def _broken_model(d: Path, m: Path, name: str, weight: float | None = None, patc
     return d / name
 
 
+def _damaged_zarr(d: Path) -> Path:
+    """A float zarr whose chunk c/1/0/1 was cut short (a copy interrupted)."""
+    z = _float_zarr(d, "bad.zarr")
+    chunk = z / "c" / "1" / "0" / "1"
+    chunk.write_bytes(chunk.read_bytes()[:40])
+    return z
+
+
 def _float_zarr(d, name="f.zarr"):
     return _zarr(d, name, np.random.default_rng(1).random((16, 32, 32)).astype(np.float32))
 
@@ -255,6 +263,12 @@ CASES = [
     Case("evaluate-probability-map-as-truth", lambda d, m: ["evaluate", str(_float_zarr(d)),
                                                             str(_float_zarr(d, "g.zarr"))], 1,
          ("g.zarr", "not a binary mask")),
+    Case("density-damaged-chunk", lambda d, m: ["density", str(_damaged_zarr(d)), "--out", str(d.parent / "dens")], 1,
+         ("bad.zarr", "chunk c/1/0/1", "damaged")),
+    Case("evaluate-damaged-chunk", lambda d, m: ["evaluate", str(_damaged_zarr(d)), str(_zarr(
+        d, "t.zarr", np.zeros((16, 32, 32), np.uint8)))], 1, ("bad.zarr", "chunk c/1/0/1", "damaged")),
+    Case("preview-damaged-chunk", lambda d, m: ["preview", str(_damaged_zarr(d)), "--out", str(d.parent / "p.png")], 1,
+         ("bad.zarr", "chunk c/1/0/1", "damaged")),
     Case("density-zero-cell", lambda d, m: ["density", str(_float_zarr(d)), "--out", str(d.parent / "dens"), "--cell-size-um",
                                             "0"], 1, ("cell",)),
     Case("density-negative-voxel", lambda d, m: ["density", str(_float_zarr(d)), "--out", str(d.parent / "dens"),

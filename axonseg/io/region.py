@@ -42,7 +42,9 @@ def open_region_reader(path: str | Path, dataset: str | None = None) -> RegionRe
             attrs = dict(node.attrs)
             ms = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
             node = node[ms[0]["datasets"][0]["path"]]
-        return RegionReader(node, info)
+        from axonseg.io.chunks import CheckedArray
+
+        return RegionReader(CheckedArray(node), info)
     return RegionReader(arr, info)
 
 

@@ -162,8 +162,17 @@ def _open_zarr(path: Path) -> tuple[da.Array, VolumeInfo]:
         voxel = tuple(float(v) for v in node.attrs["voxel_size_um"])
     if node.ndim != 3:
         raise VolumeError(f"{path}: expected a 3-D array (z, y, x), got shape {node.shape}")
-    arr = da.from_zarr(node)
+    from axonseg.io.chunks import CheckedArray
+
+    # a damaged chunk raises one error naming it and the array (not a codec traceback)
+    arr = da.from_array(CheckedArray(node), chunks=node.chunks, name=f"zarr-{_token(path, node)}", asarray=False)
     return arr, VolumeInfo(path, tuple(arr.shape), arr.dtype, voxel, fmt)
+
+
+def _token(path: Path, node) -> str:
+    from dask.base import tokenize
+
+    return tokenize(str(Path(path).resolve()), node.path, node.shape, str(node.dtype), node.chunks)
 
 
 def _open_hdf5(path: Path, dataset: str | None) -> tuple[da.Array, VolumeInfo]:
