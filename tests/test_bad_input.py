@@ -132,6 +132,14 @@ def _foreign_run(d: Path, text: str = '{"experiment": 3}') -> Path:
     return folder
 
 
+def _labels(d: Path, kind: str = "label") -> Path:
+    folder = _mkdir(d / "rough")
+    mask = np.zeros((12, 16, 16), np.uint8)
+    mask[6, 4:12, 3:13] = 255
+    tifffile.imwrite(folder / f"{kind}-1.tiff", mask)
+    return folder
+
+
 CASES = [
     # -- convert ---------------------------------------------------------------------------------------------
     Case("convert-missing-input", lambda d, m: ["convert", str(d / "nope.tiff"), "{out}/x.ome.zarr", *V],
@@ -285,6 +293,16 @@ CASES = [
          ("notes.csv", "not written by")),
     Case("preview-missing-out-folder", lambda d, m: ["preview", str(_stack(d)), "--out", str(d / "no" / "p.png")],
          1, ("p.png",)),
+    # issue 18.3 / 18.20: one rule for every command: an output is not, holds not, lies not inside an input
+    Case("fine-labels-out-is-the-rough-folder", lambda d, m: ["fine-labels", "--rough", str(_labels(d)), "--out",
+                                                              str(d / "rough"), "--overwrite"], 1, ("rough", "input")),
+    Case("rough-labels-out-is-the-cube-folder", lambda d, m: ["rough-labels", "--cubes", str(_labels(d, "volume")),
+                                                              "--out", str(d / "rough")], 1, ("rough", "input")),
+    Case("crop-out-inside-the-volume", lambda d, m: ["crop-cubes", "--volume", str(_zarr(d, "v.zarr", np.zeros(
+        (24, 24, 24), np.uint16))), "--points", str(_points(d, [(12, 12, 12)])), "--out", str(d / "v.zarr" / "c"),
+        "--size", "8"], 1, ("v.zarr", "input")),
+    Case("density-out-inside-the-input", lambda d, m: ["density", str(_float_zarr(d)), "--out", str(d / "f.zarr" / "d")],
+         1, ("f.zarr", "input")),
     Case("rough-labels-missing-cubes", lambda d, m: ["rough-labels", "--cubes", str(d / "none"), "--out", "{out}/r"],
          1, ("none",)),
     Case("save-models-missing-source", lambda d, m: ["save-models", str(d / "none"), "{out}/m.pth"], 1, ("none",)),

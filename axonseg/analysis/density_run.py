@@ -70,6 +70,7 @@ def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySe
     An input inside an unfinished prediction is refused unless ``allow_incomplete``.
     """
     from axonseg.analysis.completeness import check_prediction_complete
+    from axonseg.io.atomic import check_apart
     from axonseg.io.brainglobe_atlas import load_brainglobe_atlas
     from axonseg.io import open_region_reader, write_tiff
     from axonseg.io.ome_zarr import (ZarrFormat, cell_grid_transforms, create_ome_zarr, level0_origin_um,
@@ -78,6 +79,7 @@ def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySe
     fmt = fmt or ZarrFormat()
 
     out_dir = Path(out_dir)
+    check_apart([out_dir], [input_path, atlas_path, names_csv, brainglobe_atlas])
     if out_dir.exists():
         raise ValueError(f"{out_dir}: output folder exists already; choose a new one")
     if not out_dir.parent.is_dir():
@@ -111,7 +113,8 @@ def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySe
                    "brainglobe_atlas": str(brainglobe_atlas) if brainglobe_atlas is not None else None,
                    "settings": {k: v for k, v in asdict(settings).items() if k not in RUN_ONLY},
                    "voxel_size_um": list(voxel), "ngff": fmt.ngff_version, "shard": fmt.shard_shape_vox}
-    with resumable_folder(out_dir, fingerprint, inputs=[input_path]) as staging:
+    with resumable_folder(out_dir, fingerprint,
+                          inputs=[input_path, atlas_path, names_csv, brainglobe_atlas]) as staging:
         tmp = staging.path
         if not staging.is_done("arrays"):
             chunks = tuple(b // c for b, c in zip(block, cell))

@@ -115,18 +115,24 @@ def crop_cubes_to_folder(volume_path: str | Path, points_path: str | Path, out_d
         outside it.
     FileExistsError
         If a cube file exists and ``overwrite`` is False.
+    OutputTargetError
+        If the output folder is, holds or lies inside an input, or a cube file there was not
+        written by axonseg.
     """
     from axonseg.annotate.points import PointsError, read_points
     from axonseg.io import open_volume, write_tiff
 
-    volume, info = open_volume(volume_path)
+    from axonseg.io.atomic import check_apart, check_replace_files
+    from axonseg.io.tiff import is_axonseg_tiff
+
     out_dir = Path(out_dir)
+    check_apart([out_dir], [volume_path, points_path, artifact_points_path])
+    volume, info = open_volume(volume_path)
     jobs: list[tuple[Path, np.ndarray]] = []
     lists = [("volumes", points_path)]
     if artifact_points_path is not None:
         lists.append(("artifacts", artifact_points_path))
     errors: list[str] = []
-    existing: list[str] = []
     first_list: dict[tuple[int, ...], Path] = {}
     for sub, path in lists:
         points = read_points(path)
@@ -146,12 +152,8 @@ def crop_cubes_to_folder(volume_path: str | Path, points_path: str | Path, out_d
                 errors.append(f"{path}: point {k + 1} (z,y,x {tuple(int(p) for p in point)}): cube "
                               f"[{start[0]}:{stop[0]}, {start[1]}:{stop[1]}, {start[2]}:{stop[2]}] "
                               f"leaves volume {info.path} of shape {info.shape_zyx}")
-            if target.exists() and not overwrite:
-                existing.append(str(target))
             jobs.append((target, point))
-    if existing:
-        raise FileExistsError(f"{existing[0]} (and {len(existing) - 1} more) exist; nothing written; "
-                              "pass overwrite (--overwrite) to replace them")
+    check_replace_files([t for t, _ in jobs], overwrite, is_axonseg_tiff)
     if errors:
         raise CubeOutsideVolumeError(
             "refusing to crop (nothing written; padding, if asked for, only fills cubes whose "

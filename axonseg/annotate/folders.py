@@ -52,14 +52,16 @@ def _map_folder(in_dir: Path, out_dir: Path, fn: Callable[[np.ndarray, Path], np
     from axonseg.io import read_tiff, write_tiff
     from axonseg.io.tiff import tiff_voxel_size_um
 
+    from axonseg.io.atomic import check_apart, check_replace_files
+    from axonseg.io.tiff import is_axonseg_tiff
+
     in_dir, out_dir = Path(in_dir), Path(out_dir)
     cubes = list_cubes(in_dir)
     if not cubes:
         raise FileNotFoundError(f"{in_dir}: no volume-<id>.tiff or label-<id>.tiff files")
+    check_apart([out_dir], [in_dir])
     targets = {i: out_dir / f"label-{i}.tiff" for i in cubes}
-    existing = [str(t) for t in targets.values() if t.exists()]
-    if existing and not overwrite:
-        raise FileExistsError(f"{existing[0]} (and {len(existing) - 1} more) exist; pass --overwrite")
+    check_replace_files(list(targets.values()), overwrite, is_axonseg_tiff)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".labels-") as tmp:

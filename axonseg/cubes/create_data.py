@@ -153,16 +153,30 @@ def _write_preview(path: Path, image: np.ndarray, label: np.ndarray, case_id: st
                      voxel_size_um=spacing, announce=False)
 
 
+INPUT_FOLDERS = ("volumes", "labels", "artifacts", "source_volumes", "source_artifacts")
+
+
+def is_created_task(folder: Path) -> bool:
+    """``folder`` is a task that create_data wrote (it holds our settings record): the only kind
+    ``overwrite`` replaces."""
+    return (folder / "create_data_settings.json").is_file() and (folder / "cases.json").is_file()
+
+
 def _final_paths(settings: CreateDataSettings) -> tuple[Path, Path]:
+    from axonseg.io.atomic import check_apart, check_replace_target
+
     raw_root = Path(settings.raw_data_base) / "nnUNet_raw_data"
     final = raw_root / settings.task_folder_name
+    inputs = [settings.folder(k) for k in INPUT_FOLDERS] + [settings.test_volumes_dir]
+    check_apart([final], inputs)
+    if is_created_task(final) and not settings.overwrite:
+        raise CreateDataError(f"{final}: task folder exists; pass --overwrite to replace it")
+    check_replace_target(final, inputs, settings.overwrite, is_ours=is_created_task, folder=True)
     clash = sorted(p.name for p in raw_root.glob(f"Task{settings.task_id:03d}_*") if p.name != final.name) \
         if raw_root.is_dir() else []
     if clash:
         raise CreateDataError(f"{raw_root}: task id {settings.task_id} is already used by {clash}; "
                               "nnU-Net needs unique ids: choose another task_id")
-    if final.exists() and not settings.overwrite:
-        raise CreateDataError(f"{final}: task folder exists; pass --overwrite to replace it")
     return raw_root, final
 
 

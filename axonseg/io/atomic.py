@@ -96,6 +96,23 @@ def check_replace_target(dst: str | Path, inputs: Sequence[str | Path] = (), ove
         raise OutputTargetError(f"{dst}: exists; pass --overwrite to replace it")
 
 
+class OutputExistsError(AxonsegError, FileExistsError):
+    """Output files exist and ``--overwrite`` was not given."""
+
+
+def check_replace_files(targets: Sequence[str | Path], overwrite: bool, is_ours: Callable[[Path], bool]) -> None:
+    """Output files written into a folder: an existing one is replaced only with ``overwrite`` and
+    only when ``is_ours`` recognises it (never a user's file or folder)."""
+    existing = [Path(t) for t in targets if Path(t).exists() or Path(t).is_symlink()]
+    foreign = [t for t in existing if t.is_dir() or not is_ours(t)]
+    if foreign:
+        raise OutputTargetError(f"{foreign[0]} (and {len(foreign) - 1} more): exist and were not written by axonseg; "
+                                "refusing to replace them even with --overwrite (move them away); nothing written")
+    if existing and not overwrite:
+        raise OutputExistsError(f"{existing[0]} (and {len(existing) - 1} more) exist; nothing written; "
+                                "pass --overwrite to replace them")
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path`` for writing; ``os.replace`` it onto ``path`` on success."""

@@ -52,6 +52,10 @@ def imagej_array(array: np.ndarray, path: str | Path = "<array>") -> np.ndarray:
                      f"(ImageJ has uint8, uint16, float32); cast the array first")
 
 
+#: The Software tag of every TIFF axonseg writes.
+TIFF_SOFTWARE = "axonseg"
+
+
 def write_tiff(path: str | Path, array: np.ndarray, voxel_size_um: Sequence[float] | None = None,
                compression: str | None = None) -> None:
     """Write ``array`` (z, y, x) or (y, x) as an ImageJ hyperstack, via a temporary file.
@@ -77,8 +81,19 @@ def write_tiff(path: str | Path, array: np.ndarray, voxel_size_um: Sequence[floa
         metadata.update({"spacing": z, "unit": "um"})
         kwargs["resolution"] = (1.0 / x, 1.0 / y)
     tmp = path.with_name(f".{path.name}.tmp")
-    tifffile.imwrite(str(tmp), array, imagej=True, metadata=metadata, compression=compression, **kwargs)
+    tifffile.imwrite(str(tmp), array, imagej=True, metadata=metadata, compression=compression,
+                     software=TIFF_SOFTWARE, **kwargs)
     os.replace(tmp, path)
+
+
+def is_axonseg_tiff(path: str | Path) -> bool:
+    """``path`` is a TIFF that axonseg wrote (its Software tag is :data:`TIFF_SOFTWARE`): the only
+    TIFFs ``--overwrite`` replaces."""
+    try:
+        with tifffile.TiffFile(str(path)) as tif:
+            return tif.pages[0].software == TIFF_SOFTWARE
+    except (OSError, ValueError, IndexError, tifffile.TiffFileError):
+        return False
 
 
 def tiff_voxel_size_um(path: str | Path) -> tuple[float, float, float] | None:
