@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "preview": "axonseg.cli.preview",
     "evaluate": "axonseg.cli.evaluate",
     "density": "axonseg.cli.density",
+    "measure-halo": "axonseg.cli.measure_halo",
 }
 
 

@@ -24,7 +24,6 @@ All coordinates are volume voxels (z, y, x).
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -246,7 +245,3 @@ def check_halo_network(net: torch.nn.Module, source: str) -> None:
         raise ValueError(f"{source}: declares position_independent but its network has per-patch layers "
                          f"({', '.join(bad[:3])}{more}); predict it with --tiling lattice")
 
-
-def halo_multiple(halo_vox: int, factor: int) -> int:
-    """``halo_vox`` rounded up to a multiple of the pooling factor."""
-    return int(math.ceil(halo_vox / factor) * factor)

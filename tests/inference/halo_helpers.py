@@ -45,3 +45,47 @@ def whole_volume_oracle(volume: np.ndarray, net: nn.Module, factor: int) -> np.n
     with torch.inference_mode():
         y = torch.softmax(net(torch.from_numpy(x)), 1).numpy()[0]
     return y[(slice(None),) + tuple(slice(0, s) for s in volume.shape)]
+
+
+def _bn_network(cfg):
+    """``axonseg.networks.build_network`` for a config, with BatchNorm3d instead of InstanceNorm3d."""
+    from nnunet.network_architecture.generic_UNet import Generic_UNet
+    from nnunet.network_architecture.initialization import InitWeights_He
+    from nnunet.utilities.nd_softmax import softmax_helper
+
+    net = Generic_UNet(cfg.input_channels, cfg.base_num_features, cfg.num_classes, len(cfg.pool_op_kernel_sizes),
+                       cfg.conv_per_stage, 2, nn.Conv3d, nn.BatchNorm3d, {"eps": 1e-5, "affine": True},
+                       nn.Dropout3d, {"p": 0, "inplace": True}, nn.LeakyReLU,
+                       {"negative_slope": 1e-2, "inplace": True}, cfg.deep_supervision, False, lambda x: x,
+                       InitWeights_He(1e-2), [list(k) for k in cfg.pool_op_kernel_sizes],
+                       [list(k) for k in cfg.conv_kernel_sizes], False, True, True, cfg.max_num_features)
+    net.inference_apply_nonlin = softmax_helper
+    return net
+
+
+def write_bn_model(path, monkeypatch, pools: int = 2, base: int = 4, patch=(16, 16, 16), seed: int = 0,
+                   halo_vox: int | None = None, position_independent: bool | None = None,
+                   normalization: dict | None = None):
+    """An axonseg .pth of :func:`bn_unet` (BatchNorm3d, random running statistics), optionally declaring
+    ``halo_vox`` / ``position_independent``. Until ``UNetConfig`` has a ``norm`` field, axonseg builds
+    every Generic_UNet with InstanceNorm, so ``monkeypatch`` makes it build BatchNorm3d instead."""
+    import dataclasses
+
+    from axonseg.inference.weights import FORMAT, FORMAT_VERSION
+    from axonseg.io.torch_files import save_torch
+    from axonseg.networks import UNetConfig
+
+    cfg = UNetConfig("generic_unet", 1, 2, base, [[2, 2, 2]] * pools, [[3, 3, 3]] * (pools + 1), tuple(patch))
+    if "norm" in {f.name for f in dataclasses.fields(UNetConfig)}:
+        cfg = dataclasses.replace(cfg, norm="batch")
+    else:
+        monkeypatch.setattr("axonseg.inference.weights.build_network", _bn_network)
+    obj = {"format": FORMAT, "format_version": FORMAT_VERSION, "network": cfg.to_dict(),
+           "state_dict": bn_unet(pools, base, seed).state_dict(),
+           "normalization": normalization or {"scheme": "nonCT"}, "spacing_zyx": None, "trainer": "test"}
+    if halo_vox is not None:
+        obj["halo_vox"] = int(halo_vox)
+    if position_independent is not None:
+        obj["position_independent"] = bool(position_independent)
+    save_torch(path, obj)
+    return path
