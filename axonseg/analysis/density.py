@@ -50,6 +50,12 @@ class DensitySettings(SettingsBase):
             raise ValueError(f"runner must be 'serial' or 'dask', got {self.runner!r}")
         if self.dask_workers < 1:
             raise ValueError(f"dask_workers must be >= 1, got {self.dask_workers}")
+        if self.halo_vox < 0:
+            raise ValueError(f"halo_vox must be >= 0 voxels (the context read around each block), got {self.halo_vox}")
+        if self.min_component_vox < 0:
+            raise ValueError(f"min_component_vox (--min-component-vox) must be >= 0, got {self.min_component_vox}")
+        if self.block_target_vox < 1:
+            raise ValueError(f"block_target_vox must be >= 1 voxel, got {self.block_target_vox}")
 
 
 # how the maps are computed, not what: not part of a run's fingerprint
