@@ -55,6 +55,10 @@ _FLAGS = {
                                                 "help": "patch size of a legacy plain Generic_UNet .pth"}),
     "--convert": ("convert_input", {"action": argparse.BooleanOptionalAction,
                                     "help": "convert a non-zarr input to <output>/input.ome.zarr first"}),
+    "--tiling": ("tiling", {"choices": ["lattice", "halo", "auto"],
+                            "help": "lattice: Gaussian sliding window; halo: each voxel once in tiles of one block "
+                                    "+ halo (position-independent models); auto (default): halo where allowed"}),
+    "--halo": ("halo_vox", {"type": int, "help": "halo of --tiling halo in voxels (default: the model's)"}),
 }
 
 

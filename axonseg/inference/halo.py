@@ -201,6 +201,8 @@ def model_halo(model) -> tuple[int | None, str]:
     extra = model.extra or {}
     if model.config.architecture != "generic_unet":
         return None, f"a {model.config.architecture} depends on its patch (positional embeddings)"
+    if getattr(model.config, "position_independent", None) is False:
+        return None, "its network normalises each patch with the patch's own statistics (InstanceNorm)"
     if extra.get("position_independent") is not True:
         return None, "the model does not declare position_independent (per-patch statistics, e.g. InstanceNorm)"
     h = extra.get("halo_vox")

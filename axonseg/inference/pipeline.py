@@ -79,6 +79,19 @@ def _validate(model: LoadedModel, settings: PredictSettings) -> None:
     n = model.config.num_classes
     if not 0 <= settings.output_class < n:
         raise ValueError(f"--output-class {settings.output_class}: the model has {n} classes (0..{n - 1})")
+    _choose_tiling(model, settings)
+
+
+def _choose_tiling(model: LoadedModel, settings: PredictSettings):
+    """Lattice or halo tiling for this run (:func:`axonseg.inference.halo.choose_tiling`); a halo run's
+    network is checked for per-patch layers before any output exists."""
+    from axonseg.inference.halo import check_halo_network, choose_tiling
+
+    choice = choose_tiling(settings.tiling, model, settings.normalization, settings.halo_vox,
+                           scout=settings.scout_threshold is not None)
+    if choice.mode == "halo":
+        check_halo_network(build_loaded_network(model), model.source)
+    return choice
 
 
 def _open_input(input_path: Path, dataset: str | None, layout: state.OutputLayout, settings: PredictSettings):
@@ -264,24 +277,42 @@ def _run(layout, model, model_path, settings, input_path, dataset, t0, progress)
     meta = state.read_run_json(layout)
     norm = NormalizationParams(**meta["normalization"])
     # absolute paths: workers of a cluster may start in another directory
-    job = PredictJob(str(Path(src).resolve()), src_dataset, str(Path(model_path).resolve()),
-                     str(out_dir.resolve()), settings, norm, tuple(info.shape_zyx), model.patch_size_zyx,
-                     _threads(settings), use_tissue=meta.get("tissue") is not None,
-                     use_scout=settings.scout_threshold is not None)
-    if job.use_scout:
-        from axonseg.inference import scout
+    paths = (str(Path(src).resolve()), src_dataset, str(Path(model_path).resolve()), str(out_dir.resolve()))
+    choice = _choose_tiling(model, settings)
+    use_tissue = meta.get("tissue") is not None
+    if choice.mode == "halo":
+        from axonseg.inference import halojob
+        from axonseg.inference.halo import pooling_factor_zyx
 
-        meta["scout"] = scout.run_pass(job, voxel, progress)
-    task = job.task()
-    pending = task.pending()
+        job = halojob.HaloJob(*paths, settings, norm, tuple(info.shape_zyx),
+                              settings.resolved_block_shape(model.patch_size_zyx), choice.halo_vox,
+                              pooling_factor_zyx(model.config.pool_op_kernel_sizes), _threads(settings),
+                              use_tissue=use_tissue)
+        task = job.task()
+        pending = task.pending()
+        expected, desc, voxels_per_unit = halojob.progress_plan(job, pending)
+        units = len(job.blocks)
+        logger.info("%s: halo tiling (%s): %d tiles, %d done, %d to run", out_dir, choice.reason, units,
+                    len(job.blocks) - len(pending), sum(expected.values()))
+    else:
+        job = PredictJob(*paths, settings, norm, tuple(info.shape_zyx), model.patch_size_zyx, _threads(settings),
+                         use_tissue=use_tissue, use_scout=settings.scout_threshold is not None)
+        if job.use_scout:
+            from axonseg.inference import scout
+
+            meta["scout"] = scout.run_pass(job, voxel, progress)
+        task = job.task()
+        pending = task.pending()
+        expected = {i: len(_positions(job, i)[0]) for i in pending}
+        units = job.lattice.num_patches
+        logger.info("%s: %d blocks, %d done, %d to run; lattice %d patches, %d to run in this run (%s)", out_dir,
+                    len(job.blocks), len(job.blocks) - len(pending), len(pending), units, sum(expected.values()),
+                    choice.reason)
+        outside = units - int(_tissue_table(job).sum())
+        desc = f"predict ({units} lattice patches, {outside} outside tissue, each run once)"
+        voxels_per_unit = float(np.prod(info.shape_zyx)) / units
     resumed = len(job.blocks) - len(pending)
-    expected = {i: len(_positions(job, i)[0]) for i in pending}
-    lattice = job.lattice.num_patches
-    logger.info("%s: %d blocks, %d done, %d to run; lattice %d patches, %d to run in this run", out_dir,
-                len(job.blocks), resumed, len(pending), lattice, sum(expected.values()))
-    outside = lattice - int(_tissue_table(job).sum())
-    desc = f"predict ({lattice} lattice patches, {outside} outside tissue, each run once)"
-    bar = PatchProgress(expected, float(np.prod(info.shape_zyx)) / lattice, enabled=progress, description=desc)
+    bar = PatchProgress(expected, voxels_per_unit, enabled=progress, description=desc)
 
     def on_result(r: BlockResult) -> None:
         bar.block_done(r.index, r.patches, r.patches_skipped, r.voxels)
@@ -300,8 +331,15 @@ def _run(layout, model, model_path, settings, input_path, dataset, t0, progress)
     _finalize(job, arr, voxel)
     import shutil
     shutil.rmtree(layout.spill_dir, ignore_errors=True)
-    totals = _patch_totals(layout, job)
-    if job.use_scout:
+    if choice.mode == "halo":
+        totals = {"scout": 0}
+        tiling = dict(choice.to_dict(), **job.describe(), **{"run": halojob.totals(job)})
+    else:
+        totals = _patch_totals(layout, job)
+        volume = float(np.prod(info.shape_zyx))
+        tiling = dict(choice.to_dict(), patch_vox=list(model.patch_size_zyx), step_fraction=settings.step_fraction,
+                      patch_voxels_per_output_voxel=round(units * float(np.prod(model.patch_size_zyx)) / volume, 4))
+    if choice.mode == "lattice" and job.use_scout:
         shutil.rmtree(layout.root / "scout", ignore_errors=True)
     seconds = time.perf_counter() - t0
     scout_meta = meta.get("scout")
@@ -309,7 +347,9 @@ def _run(layout, model, model_path, settings, input_path, dataset, t0, progress)
     if scout_meta is not None:
         meta["scout"] = scout_meta
     meta["status"] = "complete"
-    meta["patches"] = totals
+    meta["tiling"] = tiling
+    if choice.mode == "lattice":
+        meta["patches"] = totals
     meta["runs"].append({"started_unix": time.time() - seconds, "seconds": round(seconds, 3),
                          "blocks_run": bar.blocks_run, "blocks_without_patches": bar.blocks_without_patches,
                          "blocks_resumed": resumed, "patches_run": bar.patches_run,
@@ -320,7 +360,7 @@ def _run(layout, model, model_path, settings, input_path, dataset, t0, progress)
                          "voxels_per_s": bar.voxels_written / max(run_seconds, 1e-9)})
     state.write_json_atomic(layout.run_json, meta)
     return PredictionSummary(out_dir, len(job.blocks), bar.blocks_run, resumed, bar.blocks_without_patches,
-                             seconds, bar.patches_run + totals["scout"], bar.patches_skipped, lattice)
+                             seconds, bar.patches_run + totals["scout"], bar.patches_skipped, units)
 
 
 def _patch_totals(layout: state.OutputLayout, job: PredictJob) -> dict:

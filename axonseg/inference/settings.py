@@ -96,6 +96,14 @@ class PredictSettings(SettingsBase):
     shard_shape_vox
         zarr v3 shard shape (z, y, x): a whole multiple of ``chunk_shape_vox`` dividing
         ``block_shape_vox`` (one writer per shard); ``None``: no sharding.
+    tiling
+        How the output is computed (:mod:`axonseg.inference.halo`): ``lattice`` (nnU-Net's Gaussian
+        sliding window, each lattice patch once), ``halo`` (tiles of one block plus a halo, each
+        output voxel computed once, no blending: only for models whose ``.pth`` declares
+        ``position_independent`` and a measured ``halo_vox``), ``auto`` (default: halo where the
+        model allows it, else the lattice; the choice and its reason go to ``run.json``).
+    halo_vox
+        Halo of halo tiling in voxels; ``None``: the model's measured ``halo_vox``.
     """
 
     step_fraction: float = 0.5
@@ -133,6 +141,8 @@ class PredictSettings(SettingsBase):
     overlap_io: bool = True
     ngff_version: str = "0.5"
     shard_shape_vox: tuple[int, int, int] | None = None
+    tiling: str = "auto"
+    halo_vox: int | None = None
 
     settings_kind = "prediction settings"
 
@@ -190,3 +200,7 @@ class PredictSettings(SettingsBase):
                                                                             self.shard_shape_vox)):
             raise ValueError(f"block_shape_vox {self.block_shape_vox} must be a whole multiple of "
                              f"shard_shape_vox {self.shard_shape_vox} (one writer per shard)")
+        if self.tiling not in ("lattice", "halo", "auto"):
+            raise ValueError(f"tiling must be lattice, halo or auto, got {self.tiling!r}")
+        if self.halo_vox is not None and self.halo_vox < 0:
+            raise ValueError(f"halo_vox must be >= 0 voxels (or null: the model's), got {self.halo_vox}")
