@@ -10,6 +10,7 @@ tuples; a mapping for a nested settings field becomes that settings class.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
@@ -18,6 +19,27 @@ from typing import Any, ClassVar, Literal, TypeVar
 from axonseg.errors import SettingsError
 
 S = TypeVar("S", bound="SettingsBase")
+
+#: Voxel and cell sizes outside 1 nm .. 10 cm are a unit mistake (or a typo), not a microscope: refused,
+#: where they used to end in a JSON, integer-conversion or array-size error naming nothing.
+SIZE_UM_RANGE = (1e-3, 1e5)
+
+
+def check_sizes_um(values, key: str) -> None:
+    """Each of ``values`` a finite size in ``SIZE_UM_RANGE`` µm, or :class:`SettingsError` naming ``key``."""
+    lo, hi = SIZE_UM_RANGE
+    vals = list(values)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and lo <= v <= hi
+               for v in vals):
+        raise SettingsError(f"{key} must be finite sizes between {lo:g} and {hi:g} µm, got "
+                            f"{[float(v) if isinstance(v, (int, float)) else v for v in vals]}")
+
+
+def check_finite(value, key: str) -> None:
+    """``value`` (a number or ``None``) is not NaN or infinite, or :class:`SettingsError` naming ``key``."""
+    if value is not None and not math.isfinite(value):
+        raise SettingsError(f"{key} must be a finite number, got {value}")
+
 
 _TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
 

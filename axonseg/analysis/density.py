@@ -24,7 +24,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from axonseg.analysis.skeleton import postprocess, sum_per_cell, voxel_lengths_um
-from axonseg.settings import SettingsBase
+from axonseg.settings import SettingsBase, check_finite, check_sizes_um
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,12 @@ class DensitySettings(SettingsBase):
             raise ValueError(f"min_component_vox (--min-component-vox) must be >= 0, got {self.min_component_vox}")
         if self.block_target_vox < 1:
             raise ValueError(f"block_target_vox must be >= 1 voxel, got {self.block_target_vox}")
+        check_finite(self.threshold, "threshold (--threshold)")
+        if not 0 <= self.threshold <= 1:
+            raise ValueError(f"threshold (--threshold) is a probability in [0, 1], got {self.threshold}")
+        check_sizes_um([self.cell_size_um], "cell_size_um (--cell-size-um)")
+        if self.voxel_size_um is not None:
+            check_sizes_um(self.voxel_size_um, "voxel_size_um (--voxel-size-um)")
 
 
 # how the maps are computed, not what: not part of a run's fingerprint

@@ -70,6 +70,7 @@ def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySe
     An input inside an unfinished prediction is refused unless ``allow_incomplete``.
     """
     from axonseg.analysis.completeness import check_prediction_complete
+    from axonseg.settings import check_sizes_um
     from axonseg.io.atomic import check_apart
     from axonseg.io.brainglobe_atlas import load_brainglobe_atlas
     from axonseg.io import open_region_reader, write_tiff
@@ -95,6 +96,7 @@ def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySe
     voxel = settings.voxel_size_um or reader.info.voxel_size_um
     if voxel is None:
         raise ValueError(f"{input_path}: no voxel size in the file's metadata; pass --voxel-size-um")
+    check_sizes_um(voxel, f"{input_path}: the voxel size (--voxel-size-um, or the file's metadata)")
     labels = open_region_reader(atlas_path) if atlas_path is not None else None
     if labels is not None and labels.shape != reader.shape:
         raise ValueError(f"{atlas_path}: shape {labels.shape} differs from {input_path}: {reader.shape}")
@@ -102,6 +104,10 @@ def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySe
         raise ValueError(f"{atlas_path}: an annotation holds integer region ids, not {labels.dtype} values")
     names = read_region_names(names_csv) if names_csv is not None else None
     cell = cell_shape_vox(settings.cell_size_um, voxel)
+    if any(c > n for c, n in zip(cell, reader.shape)):  # one cell covers the axis; no memory for the rest
+        logger.warning("cells of %g µm are %s voxels, larger than the volume %s: one cell spans each such axis",
+                       settings.cell_size_um, list(cell), list(reader.shape))
+        cell = tuple(min(c, n) for c, n in zip(cell, reader.shape))
     block = block_shape_vox(cell, settings.block_target_vox)
     grid = tuple(-(-n // c) for n, c in zip(reader.shape, cell))
     cell_um, cell_origin = cell_grid_transforms(voxel, cell)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from axonseg.inference.blocks import check_block_shape
 from axonseg.inference.runtime import check_runtime_settings, resolve_runtime
-from axonseg.settings import SettingsBase
+from axonseg.settings import SettingsBase, check_finite, check_sizes_um
 
 _TUPLES = ("chunk_shape_vox", "block_shape_vox", "voxel_size_um", "legacy_patch_size_vox", "shard_shape_vox")
 
@@ -184,6 +184,10 @@ class PredictSettings(SettingsBase):
         if self.voxel_size_um is not None and (len(self.voxel_size_um) != 3 or min(self.voxel_size_um) <= 0):
             raise ValueError(f"voxel_size_um must be 3 positive sizes in micrometres (z y x), "
                              f"got {list(self.voxel_size_um)}")
+        if self.voxel_size_um is not None:
+            check_sizes_um(self.voxel_size_um, "voxel_size_um (--voxel-size-um)")
+        check_finite(self.tissue_threshold, "tissue_threshold (--tissue-threshold)")
+        check_finite(self.skip_empty_below, "skip_empty_below (--skip-empty-below)")
         if self.block_shape_vox is not None:
             check_block_shape(self.block_shape_vox, self.chunk_shape_vox)
         if self.scout_threshold is not None and not 0 < self.scout_threshold <= 1:

@@ -166,6 +166,9 @@ def convert_to_ome_zarr(src: str | Path, dst: str | Path, voxel_size_um: Sequenc
         raise VolumeError(f"{src}: the voxel size is not recorded in the input; give it (--voxel-size-um Z Y X)")
     if min(voxel) <= 0 or not all(np.isfinite(voxel)):
         raise VolumeError(f"{src}: voxel size {list(voxel)} µm: each must be a positive number")
+    from axonseg.settings import check_sizes_um
+
+    check_sizes_um(voxel, f"{src}: the voxel size (--voxel-size-um, or the file's metadata)")
     levels = num_pyramid_levels(shape, max_levels)
     fingerprint = {"source": source.path, "dataset": dataset, "files": input_files_digest(src),
                    "voxel_size_um": list(voxel), "chunks": [int(c) for c in chunk_shape_zyx], "levels": levels,
