@@ -23,6 +23,10 @@ from axonseg.errors import AxonsegError
 logger = logging.getLogger(__name__)
 
 
+#: Largest voxel index a point may have (no volume is 2**31 voxels long; int64 overflows far above).
+MAX_INDEX = 2 ** 31 - 1
+
+
 class PointsError(AxonsegError, ValueError):
     """A point list could not be read; the message names the file and the problem."""
 
@@ -92,6 +96,9 @@ def parse_points(text: str, source: str = "<points>") -> np.ndarray:
             zyx[0] -= 1
         if min(zyx) < 0:
             raise PointsError(f"{source}, line {line_no}: negative coordinate {zyx}")
+        if max(zyx) > MAX_INDEX:
+            raise PointsError(f"{source}, line {line_no}: coordinate {max(zyx):.6g} is beyond any volume "
+                              f"(voxel indices go up to {MAX_INDEX}); a typo, or calibrated units (µm)?")
         voxel = tuple(math.floor(v) for v in zyx)
         if voxel in seen:
             raise PointsError(f"{source}, lines {seen[voxel]} and {line_no}: duplicate point (z, y, x) {voxel}; "
