@@ -241,6 +241,14 @@ CASES = [
     Case("predict-nan-tissue-threshold", lambda d, m: _predict(_float_zarr(d), m, "{out}/p", "--tissue-threshold",
                                                                "nan"), 1, ("--tissue-threshold", "finite")),
     Case("predict-four-paths", lambda d, m: ["predict", "a", "b", "c", "d"], 2, ("INPUT OUTPUT",)),
+    Case("predict-tiling-halo-instance-norm-model", lambda d, m: _predict(_float_zarr(d), m, "{out}/p", "--tiling",
+         "halo"), 1, ("m16.pth", "--tiling halo is not possible")),
+    Case("predict-negative-halo", lambda d, m: _predict(_float_zarr(d), m, "{out}/p", "--halo", "-8"), 1,
+         ("halo_vox", "-8")),
+    Case("measure-halo-instance-norm-model", lambda d, m: ["measure-halo", str(m), "--max-halo", "4"], 1,
+         ("m16.pth", "InstanceNorm3d")),
+    Case("measure-halo-negative-max-halo", lambda d, m: ["measure-halo", str(m), "--max-halo", "-1"], 2,
+         ("--max-halo",)),
     # -- create-data -----------------------------------------------------------------------------------------
     Case("create-data-wrong-type", lambda d, m: ["create-data", "--config", str(_text(
         d, "cd.yaml", "task_id: 5\ntask_name: T\nraw_data_base: x\nvoxel_spacing_um_zyx: [1, 1, 1]\n"
