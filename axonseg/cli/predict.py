@@ -39,6 +39,8 @@ _FLAGS = {
                                     "help": "zarr v3 shard shape (multiple of --chunk, divides --block)"}),
     "--runtime": ("runtime", {"choices": ["auto", "eager", "compile", "onnxruntime", "openvino"],
                               "help": "what runs the network (auto: measured default for the device)"}),
+    "--runtime-cache": ("runtime_cache_dir", {"metavar": "DIR", "help": "where onnxruntime/openvino cache "
+                                              "exported networks (default ~/.cache/axonseg/runtimes)"}),
     "--tissue-mask": ("tissue_mask", {"action": argparse.BooleanOptionalAction,
                                        "help": "skip patches entirely outside the tissue (default on)"}),
     "--tissue-threshold": ("tissue_threshold", {"type": float,

@@ -21,7 +21,8 @@ SAMPLE_SIDE_VOX = 32
 
 # settings that do not change the output (how it is computed or shown, not what)
 NOT_IN_FINGERPRINT = ("runner", "dask_scheduler_address", "dask_workers", "num_threads", "preview",
-                      "write_tiff_slices", "pyramid_max_levels", "convert_input", "overlap_io", "runtime")
+                      "write_tiff_slices", "pyramid_max_levels", "convert_input", "overlap_io", "runtime",
+                      "runtime_cache_dir")
 
 
 def sample_regions(shape_zyx, side: int = SAMPLE_SIDE_VOX) -> list[tuple[slice, ...]]:

@@ -76,6 +76,9 @@ def _validate(model: LoadedModel, settings: PredictSettings) -> None:
 
     check_model(model)
     resolve_device(settings.device)
+    from axonseg.inference.runtime import check_cache_writable
+
+    check_cache_writable(settings.resolved_runtime(), settings.runtime_cache_dir)
     n = model.config.num_classes
     if not 0 <= settings.output_class < n:
         raise ValueError(f"--output-class {settings.output_class}: the model has {n} classes (0..{n - 1})")

@@ -27,6 +27,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from axonseg.errors import AxonsegError
 from axonseg.inference.precise_norm import with_two_level_instance_norms
 from axonseg.io.files import write_json
 
@@ -82,6 +83,26 @@ def resolve_runtime(name: str, device: str | torch.device, log: bool = True) -> 
 def default_cache_dir() -> Path:
     """``~/.cache/axonseg/runtimes``: exported networks, shared by all runs of a user."""
     return Path.home() / ".cache" / "axonseg" / "runtimes"
+
+
+class RuntimeCacheError(AxonsegError, ValueError):
+    """The runtime cache folder cannot be created or written; the message names it and the way out."""
+
+
+def check_cache_writable(runtime: str, cache_dir: str | Path | None) -> None:
+    """Before any output exists: an exporting runtime (onnxruntime, openvino) needs a writable cache folder."""
+    if runtime not in ("onnxruntime", "openvino"):
+        return
+    folder = Path(cache_dir or default_cache_dir())
+    hint = (f"runtime {runtime} caches the exported network there: give --runtime-cache DIR (a writable "
+            "folder) or --runtime eager (nothing exported)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RuntimeCacheError(f"{folder}: cannot create the runtime cache folder ({exc.strerror or exc}); "
+                                f"{hint}") from exc
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise RuntimeCacheError(f"{folder}: the runtime cache folder is not writable; {hint}")
 
 
 def weights_sha256(net: torch.nn.Module) -> str:

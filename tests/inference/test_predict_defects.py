@@ -115,3 +115,21 @@ def test_non_finite_network_output_fails_the_block_naming_the_model(tmp_path, mo
     import json
 
     assert json.loads((out / "run.json").read_text())["status"] != "complete"
+
+
+def test_unwritable_default_runtime_cache_is_named_before_any_output(tmp_path, model16, capsys, monkeypatch):
+    """Issue 18 item 15: ~/.cache unusable (here a file, as root cannot be denied a chmod-ed folder): the
+    exporting runtime's cache is checked before set-up, with the two ways out; nothing is left behind."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".cache").write_text("not a folder")
+    monkeypatch.setenv("HOME", str(home))
+    src = make_input(tmp_path / "in.zarr", (16, 32, 32))
+    out = tmp_path / "out"
+    assert main(["predict", str(src), str(model16), str(out), "--runtime", "onnxruntime", *FLAGS]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and ".cache" in err[0] and "--runtime-cache" in err[0] and "--runtime eager" in err[0], err
+    assert not out.exists()
+    cache = tmp_path / "cache"
+    assert main(["predict", str(src), str(model16), str(out), "--runtime", "eager", "--runtime-cache", str(cache),
+                 *FLAGS]) == 0
