@@ -122,6 +122,12 @@ def atomic_file(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
         with os.fdopen(fd, mode) as f:
             yield f
         os.replace(tmp, path)
+    except OSError as exc:  # a full disk names no file by itself
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        from axonseg.io.write_errors import named_write_error
+
+        raise named_write_error(exc, path) from exc
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

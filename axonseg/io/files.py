@@ -91,7 +91,10 @@ def load_npy(path: str | Path) -> Any:
     """An array saved by :func:`save_npy` (never pickled objects)."""
     import numpy as np
 
-    return np.load(Path(path), allow_pickle=False)
+    try:
+        return np.load(Path(path), allow_pickle=False)
+    except (ValueError, EOFError) as exc:  # cut short or changed: numpy's message names no file
+        raise FileFormatError(f"{path}: not a readable .npy array ({exc}); the file is damaged") from exc
 
 
 def save_npz(path: str | Path, **arrays: Any) -> Path:

@@ -227,7 +227,12 @@ def open_level(path: str | Path, level: int = 0, mode: str = "r") -> zarr.Array:
 def write_region(path: str | Path, slices_zyx: tuple[slice, ...], data: np.ndarray, level: int = 0) -> None:
     """Write ``data`` into ``slices_zyx`` of level ``level`` (callers keep regions shard/chunk-aligned)."""
     arr = open_level(path, level, mode="r+")
-    arr[slices_zyx] = data
+    try:
+        arr[slices_zyx] = data
+    except OSError as exc:  # a full disk names no file by itself
+        from axonseg.io.write_errors import named_write_error
+
+        raise named_write_error(exc, Path(path) / str(level)) from exc
 
 
 def write_unit(arr: zarr.Array) -> tuple[int, ...]:
