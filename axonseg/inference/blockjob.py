@@ -159,7 +159,7 @@ def _tissue_table(job: PredictJob, scout: bool = True) -> np.ndarray:
             tissue = TissueMask(mask, job.settings.tissue_downsample_vox, None, 0)
         table = patches_in_tissue(tissue, job.ownership)
         if use_scout:
-            from axonseg.inference import scout as scout_pass
+            from axonseg.inference import scout_files as scout_pass
 
             level = int(np.ceil(job.settings.scout_threshold * 255))
             found = open_level(scout_pass.map_path(job))[:] >= level
@@ -188,7 +188,7 @@ def load_block(job: PredictJob, index: int) -> dict[str, Any]:
     positions, skipped = _positions(job, index)
     reused = {}
     if job.use_scout:
-        from axonseg.inference.scout import saved_outputs
+        from axonseg.inference.scout_files import saved_outputs
 
         saved = saved_outputs(job, index)
         reused = {pos: saved[pos] for pos in positions if pos in saved}

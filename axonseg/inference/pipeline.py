@@ -120,7 +120,8 @@ def _finalize(job: PredictJob, arr, voxel_size_um) -> None:
     from tqdm import tqdm
 
     from axonseg.io import write_tiff
-    from axonseg.io.ome_zarr import build_pyramid, open_level
+    from axonseg.io.ome_zarr import open_level
+    from axonseg.io.pyramid import build_pyramid
 
     layout, s = job.layout, job.settings
     run = {"runner": s.runner, "scheduler_address": s.dask_scheduler_address, "workers": s.dask_workers}

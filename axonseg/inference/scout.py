@@ -24,9 +24,12 @@ from typing import Any, Callable
 import numpy as np
 
 from axonseg.engine import BlockTask
+from axonseg.inference.blockjob import _positions, load_positions, run_patches
+from axonseg.inference.scout_files import SCOUT_CELL, block_file as _block_file, folder, map_path, saved_outputs
 from axonseg.io.files import load_npz, save_npz, write_json
 
-SCOUT_CELL = 16
+__all__ = ["SCOUT_CELL", "assemble", "cover_indices", "folder", "map_path", "run_pass", "saved_outputs",
+           "scout_patch_count", "scout_starts", "task"]
 
 
 def cover_indices(starts: tuple[int, ...], patch: int) -> tuple[int, ...]:
@@ -48,18 +51,6 @@ def scout_starts(job) -> tuple[frozenset, ...]:
                  for ax in range(3))
 
 
-def folder(job) -> Path:
-    return Path(job.out_dir) / "scout"
-
-
-def map_path(job) -> Path:
-    return Path(job.out_dir) / "scout.ome.zarr"
-
-
-def _block_file(job, index: int) -> Path:
-    return folder(job) / f"{index:07d}.npz"
-
-
 def _marker(job, index: int) -> Path:
     return folder(job) / f"{index:07d}.done"
 
@@ -70,15 +61,11 @@ def is_done(job, index: int) -> bool:
 
 def positions(job, index: int) -> list[tuple[int, ...]]:
     """Scout patches block ``index`` owns inside the tissue (padded starts, z-y-x order)."""
-    from axonseg.inference.blockjob import _positions
-
     scout = scout_starts(job)
     return [p for p in _positions(job, index, scout=False)[0] if all(s in scout[ax] for ax, s in enumerate(p))]
 
 
 def load(job, index: int) -> dict[str, Any]:
-    from axonseg.inference.blockjob import load_positions
-
     return load_positions(job, positions(job, index), 0)
 
 
@@ -89,8 +76,6 @@ def _cell_range(job, index: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 def compute(job, index: int, loaded: dict[str, Any], progress: Callable[[int], None]) -> dict[str, Any]:
     """Run the block's scout patches; per-cell maxima over the block's accumulator cells, kept outputs."""
-    from axonseg.inference.blockjob import run_patches
-
     c0, c1 = _cell_range(job, index)
     cells = np.zeros([b - a for a, b in zip(c0, c1)], np.uint8)
     keep_pos, keep_out = [], []
@@ -142,15 +127,6 @@ def assemble(job) -> np.ndarray:
         part = d["cells"][tuple(slice(0, s.stop - s.start) for s in sl)]
         np.maximum(out[sl], part, out=out[sl])
     return out
-
-
-def saved_outputs(job, index: int) -> dict[tuple[int, ...], np.ndarray]:
-    """Scout outputs block ``index`` kept (padded start -> float16 probabilities)."""
-    path = _block_file(job, index)
-    if not path.exists():
-        return {}
-    d = load_npz(path, ("positions", "outputs"))
-    return {tuple(int(v) for v in pos): out for pos, out in zip(d["positions"], d["outputs"])}
 
 
 def scout_patch_count(job) -> int:

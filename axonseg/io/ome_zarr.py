@@ -240,14 +240,6 @@ def write_unit(arr: zarr.Array) -> tuple[int, ...]:
     return tuple(getattr(arr, "shards", None) or arr.chunks)
 
 
-def build_pyramid(path: str | Path, how: str = "mean", **kwargs) -> int:
-    """Fill levels 1.. from level 0 (2x2x2 ``mean`` or ``max``) on the block engine; see
-    :func:`axonseg.io.pyramid.build_pyramid` for the runner and resume arguments."""
-    from axonseg.io.pyramid import build_pyramid as build
-
-    return build(path, how, **kwargs)
-
-
 def level0_origin_um(path: str | Path) -> tuple[float, float, float]:
     """Centre of voxel 0 (µm) recorded by the OME-Zarr image at ``path``; zeros for anything else.
 

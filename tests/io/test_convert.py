@@ -10,7 +10,8 @@ import zarr
 from axonseg.cli.main import main as axonseg_main
 from axonseg.io import VolumeError, open_volume
 from axonseg.io.convert import convert_to_ome_zarr
-from axonseg.io.ome_zarr import build_pyramid, create_ome_zarr
+from axonseg.io.ome_zarr import create_ome_zarr
+from axonseg.io.pyramid import build_pyramid
 
 
 @pytest.fixture

@@ -23,7 +23,8 @@ from axonseg.analysis.density_run import run_density
 from axonseg.inference import PredictSettings, predict_whole_brain
 from axonseg.io import open_volume
 from axonseg.io.convert import convert_to_ome_zarr
-from axonseg.io.ome_zarr import ZarrFormat, build_pyramid, create_label, create_ome_zarr, write_region
+from axonseg.io.ome_zarr import ZarrFormat, create_label, create_ome_zarr, write_region
+from axonseg.io.pyramid import build_pyramid
 from tests.inference.helpers import write_model
 
 MODELS = {"0.4": (Image04, Labels04, ImageLabel04), "0.5": (Image05, Labels05, ImageLabel05)}

@@ -32,7 +32,8 @@ def _probability() -> np.ndarray:
 
 
 def write_prediction(folder: Path, ngff: str = "0.5", status: str = "complete") -> np.ndarray:
-    from axonseg.io.ome_zarr import ZarrFormat, build_pyramid, create_label, create_ome_zarr, open_level
+    from axonseg.io.ome_zarr import ZarrFormat, create_label, create_ome_zarr, open_level
+    from axonseg.io.pyramid import build_pyramid
 
     folder.mkdir(parents=True)
     prob = _probability()
