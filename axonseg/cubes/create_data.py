@@ -34,6 +34,7 @@ from axonseg.cubes.histogram import match_histogram
 from axonseg.cubes.inputs import CreateDataError, Inputs, gather_inputs
 from axonseg.cubes.settings import CreateDataSettings
 from axonseg.cubes.task_writer import dataset_json, write_case, write_json
+from axonseg.io.atomic import make_staging_dir
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +203,7 @@ def create_data(settings: CreateDataSettings, progress: bool = True) -> Path:
     except ValueError as err:
         raise CreateDataError(str(err)) from None
     raw_root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=raw_root, prefix=f".{final.name}.partial-"))
+    tmp = make_staging_dir(raw_root, f".{final.name}.partial-")
     try:
         for sub in ("imagesTr", "labelsTr") + (("imagesTs",) if inputs.tests else ()):
             (tmp / sub).mkdir()

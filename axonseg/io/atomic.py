@@ -11,6 +11,9 @@
 * :func:`check_replace_target`: the rules every ``--overwrite`` obeys: :func:`check_apart`, the
   target must not be a file when a folder is expected, and must look like an output of ours
   (``is_ours``), so that ``--overwrite`` never deletes a user's data.
+
+Files and folders made here get the permissions of the process's umask (``mkstemp`` and
+``mkdtemp`` alone would make them private to the user: a lab's shared folder could not read them).
 """
 from __future__ import annotations
 
@@ -19,10 +22,14 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence
 
 from axonseg.errors import AxonsegError
+
+
+_UMASK_LOCK = threading.Lock()
 
 
 class OutputTargetError(AxonsegError, ValueError):
@@ -51,6 +58,33 @@ def check_apart(outputs: Sequence[str | Path | None], inputs: Sequence[str | Pat
             if _inside(a, b) or _inside(b, a):
                 raise OutputTargetError(f"{b}: the same path as (or inside) the output {a}; "
                                         "give two different outputs")
+
+
+def _umask() -> int:
+    """The process's umask: from ``/proc/self/status`` on Linux, else by setting and restoring it
+    (Python has no getter)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass  # not Linux: set and restore below
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def honour_umask(path: str | Path, folder: bool = False) -> None:
+    """Give ``path`` the mode a plain ``open``/``mkdir`` would have given it (0666/0777 less the umask)."""
+    os.chmod(path, (0o777 if folder else 0o666) & ~_umask())
+
+
+def make_staging_dir(parent: Path, prefix: str) -> Path:
+    """``tempfile.mkdtemp`` with the umask's permissions instead of 0700."""
+    tmp = Path(tempfile.mkdtemp(dir=parent, prefix=prefix))
+    honour_umask(tmp, folder=True)
+    return tmp
 
 
 def check_parent(path: str | Path) -> Path:
@@ -119,6 +153,7 @@ def atomic_file(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
     path = check_parent(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, mode) as f:
             yield f
         os.replace(tmp, path)
@@ -157,7 +192,7 @@ def staged_folder(dst: str | Path, overwrite: bool = False, inputs: Sequence[str
     dst = Path(dst)
     check_replace_target(dst, inputs, overwrite, is_ours, folder=True)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=dst.parent, prefix=f".{dst.name}.partial-"))
+    tmp = make_staging_dir(dst.parent, f".{dst.name}.partial-")
     try:
         yield tmp
     except BaseException:

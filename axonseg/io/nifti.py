@@ -16,6 +16,7 @@ from typing import Sequence
 import dask.array as da
 import numpy as np
 
+from axonseg.io.atomic import honour_umask
 from axonseg.io.info import VolumeError, VolumeInfo
 
 logger = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ def write_nifti(path: str | Path, array_zyx: np.ndarray, spacing_zyx: Sequence[f
     suffix = ".nii.gz" if path.name.lower().endswith(".gz") else ".nii"
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     os.close(fd)
+    honour_umask(tmp)  # mkstemp makes it 0600
     try:
         sitk.WriteImage(image, tmp, True)
         os.replace(tmp, path)

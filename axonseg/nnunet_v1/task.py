@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
 from axonseg.cubes.task_writer import dataset_json, write_case, write_json
+from axonseg.io.atomic import make_staging_dir
 
 
 def write_raw_task(task_dir: Path, training: Iterable[tuple[str, np.ndarray, np.ndarray]],
@@ -23,7 +23,7 @@ def write_raw_task(task_dir: Path, training: Iterable[tuple[str, np.ndarray, np.
     if task_dir.exists():
         raise FileExistsError(f"{task_dir}: task folder exists already")
     task_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{task_dir.name}.", dir=task_dir.parent))
+    tmp = make_staging_dir(task_dir.parent, f".{task_dir.name}.")
     try:
         for sub in ("imagesTr", "labelsTr", "imagesTs"):
             (tmp / sub).mkdir()
