@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -72,21 +73,52 @@ def partial_path(dst: str | Path) -> Path:
 
 
 def _canonical(fingerprint: dict) -> Any:
-    return json.loads(json.dumps(fingerprint, sort_keys=True, default=str))
+    """The fingerprint as JSON will read it back; a value JSON cannot hold (NaN, inf) is refused here,
+    before anything is written."""
+    try:
+        return json.loads(json.dumps(fingerprint, sort_keys=True, default=str, allow_nan=False))
+    except ValueError as exc:
+        bad = sorted(k for k, v in _flat(fingerprint) if isinstance(v, float) and not math.isfinite(v))
+        raise ValueError(f"{', '.join(bad) or 'settings'}: not a finite number ({exc})") from None
+
+
+def _flat(d: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(d, dict):
+        for k, v in d.items():
+            yield from _flat(v, f"{prefix}{k}.")
+    elif isinstance(d, (list, tuple)):
+        for v in d:
+            yield from _flat(v, prefix)
+    else:
+        yield prefix.rstrip("."), d
+
+
+def _is_ours_unfinished(staging: Path) -> bool:
+    """A partial folder of ours: it has our fingerprint, or (a run stopped while creating it) only an
+    empty progress folder."""
+    progress = staging / PROGRESS
+    if (progress / "fingerprint.json").is_file():
+        return True
+    return progress.is_dir() and not any(progress.iterdir()) and \
+        all(p.name == PROGRESS for p in staging.iterdir())
 
 
 def _prepare(staging: Path, fingerprint: Any) -> bool:
     """Reuse ``staging`` when it holds this fingerprint (True), else start it afresh (False)."""
     fp_file = staging / PROGRESS / "fingerprint.json"
     if staging.exists():
-        if not fp_file.is_file():
+        if not _is_ours_unfinished(staging):
             raise OutputTargetError(f"{staging}: exists and is not an unfinished axonseg run; move it away")
-        if read_json(fp_file) == fingerprint:
+        if fp_file.is_file() and read_json(fp_file) == fingerprint:
             return True
         logger.warning("%s: an unfinished run with other inputs or settings; starting over", staging)
         shutil.rmtree(staging)
-    (staging / PROGRESS).mkdir(parents=True)
-    write_json_atomic(fp_file, fingerprint)
+    try:
+        (staging / PROGRESS).mkdir(parents=True)
+        write_json_atomic(fp_file, fingerprint)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # never leave a partial folder without its fingerprint
+        raise
     return False
 
 
@@ -101,10 +133,10 @@ def resumable_folder(dst: str | Path, fingerprint: dict, overwrite: bool = False
     first (:func:`~axonseg.io.atomic.check_replace_target`).
     """
     dst = Path(dst)
+    fp = _canonical(fingerprint)  # before anything is made: a bad value leaves nothing behind
     check_replace_target(dst, inputs, overwrite, is_ours, folder=True)
     dst.parent.mkdir(parents=True, exist_ok=True)
     staging = partial_path(dst)
-    fp = _canonical(fingerprint)
     with FolderLock(dst.parent, name=f".{dst.name}.lock"):
         resumed = _prepare(staging, fp)
         st = Staging(staging, resumed)

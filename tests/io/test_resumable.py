@@ -54,3 +54,18 @@ def test_a_foreign_partial_folder_is_not_touched(tmp_path):
     with pytest.raises(OutputTargetError, match="not an unfinished axonseg run"):
         _build(dst, {"in": 1})
     assert (partial_path(dst) / "mine.txt").read_text() == "user data"
+
+
+def test_a_value_json_cannot_hold_leaves_no_partial_folder(tmp_path):
+    """issue 18.16: an invalid float (--threshold nan) left an empty .OUT.partial that refused the corrected run."""
+    dst = tmp_path / "out"
+    with pytest.raises(ValueError, match="settings.threshold"):
+        _build(dst, {"settings": {"threshold": float("nan")}})
+    assert list(tmp_path.iterdir()) == []
+    assert _build(dst, {"settings": {"threshold": 0.5}}) == ["a", "b", "c", "d"]
+
+
+def test_a_partial_folder_stopped_before_its_fingerprint_is_started_over(tmp_path):
+    dst = tmp_path / "out"
+    (partial_path(dst) / ".axonseg-progress").mkdir(parents=True)  # killed between mkdir and fingerprint
+    assert _build(dst, {"in": 1}) == ["a", "b", "c", "d"]
