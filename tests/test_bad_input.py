@@ -184,6 +184,8 @@ CASES = [
     Case("convert-output-parent-is-a-file",
          lambda d, m: ["convert", str(_stack(d)), str(_text(d, "f.txt", "x") / "x.ome.zarr"), *V], 1,
          ("f.txt", "is a file")),
+    Case("convert-dask-zero-workers", lambda d, m: ["convert", str(_stack(d)), "{out}/x.ome.zarr", "--runner", "dask",
+                                                    "--workers", "0", *V], 1, ("--workers",)),  # issue 18.11: hung
     Case("convert-unknown-flag", lambda d, m: ["convert", str(_stack(d)), "{out}/x.ome.zarr", "--bogus"], 2,
          ("--bogus",)),
     # -- predict ---------------------------------------------------------------------------------------------

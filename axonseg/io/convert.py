@@ -158,6 +158,10 @@ def convert_to_ome_zarr(src: str | Path, dst: str | Path, voxel_size_um: Sequenc
         raise ValueError(f"chunk shape (--chunk) must be 3 positive whole numbers (z y x), got {list(chunk_shape_zyx)}")
     if max_levels < 1:
         raise ValueError(f"pyramid levels (--levels) must be >= 1, got {max_levels}")
+    if runner not in ("serial", "dask"):
+        raise ValueError(f"runner (--runner) must be 'serial' or 'dask', got {runner!r}")
+    if runner == "dask" and scheduler_address is None and workers < 1:  # a cluster of 0 workers waits forever
+        raise ValueError(f"local Dask workers (--workers) must be >= 1, got {workers}")
     check_replace_target(dst, [src], overwrite, is_ours=is_converted_zarr)
     source = _Source(str(src.resolve()), dataset)
     shape, dtype, _, recorded = source.open()
