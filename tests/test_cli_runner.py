@@ -139,3 +139,43 @@ def test_every_settings_class_uses_the_base():
     for cls in (DensitySettings, EvaluationSettings, LsfmSettings, RoughLabelSettings, TubularSettings,
                 CropAugmentSettings, CreateDataSettings, PredictSettings, TubeSettings):
         assert issubclass(cls, SettingsBase), cls
+
+
+def test_sigterm_is_handled_like_ctrl_c_in_one_line(capsys):
+    """Issue 18 item 21: a batch system's SIGTERM unwinds like Ctrl-C (``finally`` blocks run: locks are
+    released), says so in one line and exits 143; the handler is restored afterwards."""
+    import os
+    import signal
+
+    from axonseg.cli.runner import EXIT_TERMINATED
+
+    released = []
+
+    def run(args):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(1000):  # the handler runs between bytecodes
+                pass
+        finally:
+            released.append(True)
+
+    before = signal.getsignal(signal.SIGTERM)
+    assert run_command("demo", _parser, run, ["x"]) == EXIT_TERMINATED == 143
+    assert released == [True] and signal.getsignal(signal.SIGTERM) == before
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert lines == ["axonseg demo: interrupted (SIGTERM); rerun the same command to resume"]
+
+
+def test_other_packages_info_logs_are_hidden_axonseg_info_shown(caplog):
+    """Issue 18 item 21: the ONNX exporter logged ~120 INFO lines per cold export (onnx_ir, onnxscript)."""
+    import logging
+
+    def run(args):
+        logging.getLogger("onnx_ir.passes.common.unused_removal").info("Removed 61 unused nodes")
+        logging.getLogger("distributed.scheduler").info("State start")
+        logging.getLogger("onnxscript").warning("a real warning")
+        logging.getLogger("axonseg.inference.pipeline").info("3 blocks to run")
+
+    with caplog.at_level(logging.NOTSET, logger="nothing"):
+        assert run_command("demo", _parser, run, ["x"]) == 0
+    assert [r.getMessage() for r in caplog.records] == ["a real warning", "3 blocks to run"]

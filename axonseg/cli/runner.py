@@ -11,7 +11,11 @@ Exit codes (documented in the README, "Exit codes"):
 1     bad input, settings or state: one line ``axonseg <command>: <file/option>: <problem>``
 2     usage error (argparse, or :class:`~axonseg.errors.UsageError`)
 130   interrupted (Ctrl-C); rerunning the same command resumes where it can
+143   terminated (SIGTERM, e.g. a batch system's time limit): handled like Ctrl-C (one line,
+      locks released, the same command resumes)
 ====  =====================================================================
+
+Log lines: axonseg's own at INFO, other packages' (onnx, torch, dask...) only from WARNING up.
 
 Errors that are not the user's (programming errors) keep their traceback. Set
 ``AXONSEG_DEBUG=1`` to get the traceback of every error.
@@ -21,15 +25,45 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
-import io
 import logging
 import os
+import signal
 import sys
+import threading
 from typing import Callable
 
 from axonseg.errors import AxonsegError, UsageError
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: unwinds like Ctrl-C (``finally`` blocks release locks, remove staging)."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Within the block, SIGTERM raises :class:`Terminated` in the main thread (elsewhere: unchanged)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _configure_logging() -> None:
+    """INFO for axonseg, WARNING for everything else (exporters log hundreds of INFO lines)."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(logging.WARNING)
+    logging.getLogger("axonseg").setLevel(logging.INFO)
 
 #: Hints added to ``OSError`` messages whose wording alone does not say what to do (errno -> hint).
 _OS_HINTS = {
@@ -46,9 +80,9 @@ def quiet_nnunet_import() -> None:
     imported; axonseg reads nnU-Net's variables itself (``axonseg.nnunet_v1.env``) and
     names the missing ones where they are needed.
     """
-    with contextlib.redirect_stdout(io.StringIO()):
-        import nnunet  # noqa: F401
-        import nnunet.paths  # noqa: F401
+    from axonseg.nnunet_v1.quiet_import import quiet_nnunet_import as quiet
+
+    quiet()
 
 
 def describe_os_error(exc: OSError) -> str:
@@ -90,15 +124,17 @@ def run_command(name: str, parser: Callable[[], argparse.ArgumentParser],
         args = p.parse_intermixed_args(argv)  # usage errors: argparse prints usage + one line
     except SystemExit as exc:  # 2 (usage) or 0 (--help): returned, so that main(argv) never exits
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    _configure_logging()
     debug = os.environ.get("AXONSEG_DEBUG", "") not in ("", "0")
     try:
-        return int(run(args) or EXIT_OK)
-    except KeyboardInterrupt:
+        with _sigterm_as_interrupt():
+            return int(run(args) or EXIT_OK)
+    except KeyboardInterrupt as exc:
         if debug:
             raise
-        print(f"\n{prog}: interrupted; rerun the same command to resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        how = " (SIGTERM)" if isinstance(exc, Terminated) else ""
+        print(f"\n{prog}: interrupted{how}; rerun the same command to resume", file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
     except UsageError as exc:
         if debug:
             raise

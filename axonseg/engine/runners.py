@@ -81,11 +81,16 @@ def run_dask(task: BlockTask, indices: Iterable[int], on_result: Callable[[Any],
     indices = list(indices)
     if not indices:
         return
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO chatter is not the user's business
     cluster = None
     if scheduler_address is None:
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.WARNING)
     client = Client(scheduler_address or cluster)
     try:
+        from axonseg.engine.dask_plugins import QuietWorker
+
+        client.register_plugin(QuietWorker(), name="axonseg-quiet-worker")
         futures, token = {}, uuid.uuid4().hex[:8]
         for i in indices:  # index order: dependencies (lower indices) are submitted first
             deps = [futures[d] for d in task.dependencies(i) if d in futures]

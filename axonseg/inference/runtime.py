@@ -244,6 +244,24 @@ def _torch_call(net, runtime, dev, input_shape, channels_last, autocast) -> Netw
     return NetworkCall(runtime, input_shape, fn, pad=runtime == "compile")
 
 
+@contextlib.contextmanager
+def _exporter_quiet():
+    """torch's ONNX exporter warns about packages it does not need (torchvision) and deprecations of its
+    own, in its own log format: not the user's business, so hidden while it runs (errors still raise)."""
+    import warnings
+
+    exporter_log = logging.getLogger("torch.onnx")
+    level = exporter_log.level
+    exporter_log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            yield
+    finally:
+        exporter_log.setLevel(level)
+
+
 def export_onnx(net: torch.nn.Module, folder: Path, input_shape: tuple[int, ...],
                 runtime: str = "onnxruntime", two_level_norm: bool = False) -> tuple[Path, bool]:
     """``folder/model-torch<ver>-opset<N>[-norm2].onnx``, exported unless already there; (path, exported).
@@ -262,7 +280,7 @@ def export_onnx(net: torch.nn.Module, folder: Path, input_shape: tuple[int, ...]
         cpu_net, swapped = with_two_level_instance_norms(cpu_net)
         logger.info("runtime %s: %d InstanceNorms exported as two-level sums", runtime, swapped)
     try:
-        with torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
+        with torch.no_grad(), contextlib.redirect_stdout(io.StringIO()), _exporter_quiet():
             torch.onnx.export(cpu_net, (x,), str(tmp), input_names=["x"], output_names=["logits"],
                               opset_version=ONNX_OPSET, dynamo=True, external_data=False, verbose=False)
     except Exception as e:  # the exporter raises many types; say which network and runtime

@@ -170,3 +170,21 @@ def test_serial_runner_overlaps_reading_and_writing_with_compute():
         assert results == log == [0, 1, 2, 3]
     assert seconds[False] > 1.7  # 4 x 0.45 s one after the other
     assert seconds[True] < 0.75 * seconds[False], seconds  # ~0.15 + 4 x 0.15 + 0.15 when overlapped
+
+
+def _import_nnunet_on_a_worker(i, loaded, progress):
+    import axonseg.networks  # noqa: F401  (imports nnunet, which prints its citation banner)
+
+    return i
+
+
+def test_dask_workers_print_no_nnunet_banner(tmp_path, capfd):
+    """Issue 18 item 21: every Dask worker printed nnU-Net's banner into the user's terminal."""
+    blocks = grid_blocks((4, 4, 4), (4, 4, 4), (4, 4, 4))
+    task = BlockTask("banner", blocks, compute=_import_nnunet_on_a_worker, store=lambda i, c: c,
+                     is_done=lambda i: False, load=lambda i: None)
+    results = []
+    run_dask(task, [0], results.append, n_workers=1)
+    assert results == [0]
+    out = capfd.readouterr()
+    assert "Please cite" not in out.out + out.err and "distributed.scheduler" not in out.err
