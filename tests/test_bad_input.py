@@ -120,6 +120,11 @@ def _damaged_zarr(d: Path) -> Path:
     return z
 
 
+def _dangling(d: Path, name: str) -> Path:
+    (d / name).symlink_to(d / "gone" / name)
+    return d / name
+
+
 def _float_zarr(d, name="f.zarr"):
     return _zarr(d, name, np.random.default_rng(1).random((16, 32, 32)).astype(np.float32))
 
@@ -246,6 +251,8 @@ CASES = [
                                                                      "onnxruntime", "--runtime-cache",
                                                                      str(_text(d, "c.txt", "x") / "cache")), 1,
          ("c.txt", "runtime cache", "--runtime eager")),
+    Case("predict-output-is-a-dangling-link", lambda d, m: _predict(_float_zarr(d), m, str(_dangling(d, "p"))), 1,
+         ("p", "symbolic link", "does not exist")),
     Case("predict-four-paths", lambda d, m: ["predict", "a", "b", "c", "d"], 2, ("INPUT OUTPUT",)),
     Case("predict-tiling-halo-instance-norm-model", lambda d, m: _predict(_float_zarr(d), m, "{out}/p", "--tiling",
          "halo"), 1, ("m16.pth", "--tiling halo is not possible")),

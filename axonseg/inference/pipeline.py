@@ -257,6 +257,9 @@ def predict_whole_brain(input_path: str | Path, model_path: str | Path, out_dir:
     check_finite_volume(arr0, input_path)
     fp = run_fingerprint(input_path, open_region_reader(input_path, dataset), _state_dict_sha256(model), settings)
     state.check_output(layout, fp, input_path, overwrite, inputs=(model_path,))
+    from axonseg.io.symlinks import check_not_dangling
+
+    check_not_dangling(out_dir)
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     lock = FolderLock(out_dir)
