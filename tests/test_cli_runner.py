@@ -179,3 +179,13 @@ def test_other_packages_info_logs_are_hidden_axonseg_info_shown(caplog):
     with caplog.at_level(logging.NOTSET, logger="nothing"):
         assert run_command("demo", _parser, run, ["x"]) == 0
     assert [r.getMessage() for r in caplog.records] == ["a real warning", "3 blocks to run"]
+
+
+def test_yaml_exponent_numbers_are_numbers(tmp_path):
+    """Issue 18 item 23: PyYAML (YAML 1.1) read ``1e9`` as the string '1e9' ("must be an integer, got '1e9'")."""
+    from axonseg.inference.settings import PredictSettings
+
+    (tmp_path / "p.yaml").write_text("norm_max_sample_voxels: 1e9\nstep_fraction: 5e-1\n")
+    s = PredictSettings.from_yaml(tmp_path / "p.yaml")
+    assert s.norm_max_sample_voxels == 10 ** 9 and isinstance(s.norm_max_sample_voxels, int)
+    assert s.step_fraction == 0.5

@@ -128,6 +128,20 @@ def write_csv(path: str | Path, fieldnames: Sequence[str], rows: Iterable[dict[s
     return Path(path)
 
 
+def _numbers_loader():
+    """PyYAML's safe loader, reading ``1e9`` and ``5e-3`` as numbers (YAML 1.2; YAML 1.1 wants ``1.0e+9``)."""
+    import re
+
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(
+        r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"), list("-+0123456789."))
+    return Loader
+
+
 def read_yaml(path: str | Path) -> Any:
     """Parsed YAML (safe loader); a syntax error is a :class:`SettingsError` with line and column."""
     import yaml
@@ -139,7 +153,7 @@ def read_yaml(path: str | Path) -> Any:
         raise SettingsError(str(exc).replace("no such file", "settings file not found")
                             .replace("not a text file", "not a text (YAML) file")) from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_numbers_loader())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
