@@ -125,6 +125,14 @@ def _dangling(d: Path, name: str) -> Path:
     return d / name
 
 
+def _p5_pickle(d: Path) -> Path:
+    """A plain pickle (protocol 5) that torch's safe loader cannot read: torch's error advised weights_only=False."""
+    import pickle
+
+    (d / "p5.pth").write_bytes(pickle.dumps({"x": bytearray(b"ab")}, protocol=5))
+    return d / "p5.pth"
+
+
 def _float_zarr(d, name="f.zarr"):
     return _zarr(d, name, np.random.default_rng(1).random((16, 32, 32)).astype(np.float32))
 
@@ -213,6 +221,8 @@ CASES = [
     Case("predict-model-patch-size-zero", lambda d, m: _predict(_float_zarr(d), _broken_model(d, m, "p0.pth",
                                                                                                 patch=(0, 16, 16)),
                                                                 "{out}/p"), 1, ("p0.pth", "patch size")),
+    Case("predict-model-pickle-protocol-5", lambda d, m: _predict(_float_zarr(d), _p5_pickle(d), "{out}/p"), 1,
+         ("p5.pth", "Unsupported operand", "weights_only=True")),
     Case("predict-cuda-without-gpu", lambda d, m: _predict(_float_zarr(d), m, "{out}/p", "--device", "cuda"), 1,
          ("cuda",)),
     Case("predict-step-zero", lambda d, m: _predict(_float_zarr(d), m, "{out}/p", "--step", "0"), 1, ("step_fraction",)),
