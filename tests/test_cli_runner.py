@@ -189,3 +189,12 @@ def test_yaml_exponent_numbers_are_numbers(tmp_path):
     s = PredictSettings.from_yaml(tmp_path / "p.yaml")
     assert s.norm_max_sample_voxels == 10 ** 9 and isinstance(s.norm_max_sample_voxels, int)
     assert s.step_fraction == 0.5
+
+
+def test_predict_usage_names_one_job(capsys):
+    """Issue 18 item 23: the usage line read "INPUT [MODEL] OUTPUT [INPUT [MODEL] OUTPUT ...]"."""
+    from axonseg.cli.main import main
+
+    assert main(["predict", "a", "b", "c", "d"]) == EXIT_USAGE
+    usage = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("usage:")]
+    assert usage == ["usage: axonseg predict [options] INPUT [MODEL] OUTPUT   (see --help for the options)"]

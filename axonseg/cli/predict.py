@@ -65,7 +65,9 @@ _FLAGS = {
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="axonseg predict", description=__doc__)
+    # one job per call: argparse would write the nargs="+" positional as "INPUT [MODEL] OUTPUT [INPUT ...]"
+    p = argparse.ArgumentParser(prog="axonseg predict", description=__doc__,
+                                usage="%(prog)s [options] INPUT [MODEL] OUTPUT   (see --help for the options)")
     p.add_argument("paths", type=Path, nargs="+", metavar="INPUT [MODEL] OUTPUT",
                    help="INPUT: zarr / OME-Zarr / TIFF slice folder / TIFF stack / HDF5; MODEL (optional): "
                         "axonseg .pth, legacy D-LMBmap .pth, or nnU-Net v1 result folder; OUTPUT: output "
