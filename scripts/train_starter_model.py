@@ -1,24 +1,31 @@
 #!/usr/bin/env python
-"""Reproduce the shipped starter model from a fresh clone (``make starter-model``).
+"""Reproduce the shipped starter model v2 from a fresh clone (``make starter-model``).
 
-Stages (each reuses its output when it exists): training cubes from the real excerpt
-(rows y < 300 only) -> ``axonseg create-data`` -> ``nnUNet_plan_and_preprocess`` ->
-``nnUNet_train 3d_fullres DLMBmapTrainerV2Starter Task960_AxonsegStarter 0`` ->
-``axonseg save-models`` -> ``<workdir>/axonseg-starter-v1.pth`` (copy it to
-``axonseg/models/`` to ship it). Seeded (seed 0); about 1.5-2 h on 2 CPU cores.
+Stages (each reuses its output when it exists):
+
+1. ``task``: training cases from the real excerpt's rows y < 300 (``axonseg.starter.v2_cases``:
+   simulated axons with exact truth in real crops, hard negatives, real fibres ignored),
+   written as the nnU-Net v1 raw task Task961_AxonsegStarterV2 (modality ``noNorm``);
+2. ``plan``: ``nnUNet_plan_and_preprocess -t 961``;
+3. ``train``: ``nnUNet_train 3d_fullres AxonsegTrainerV2Starter Task961_AxonsegStarterV2 0``;
+4. ``export``: ``axonseg save-models`` -> ``<workdir>/axonseg-starter-v2.pth``;
+5. ``halo``: the measured receptive-field halo written into that file.
+
+Copy the file to ``axonseg/models/`` to ship it. Seeded (``--seed``); nnU-Net's CPU training is
+not bit-reproducible. About 1.5-2 h on 2 CPU cores.
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-TASK_ID, TASK = 960, "Task960_AxonsegStarter"
-TRAINER = "DLMBmapTrainerV2Starter"
+TASK_ID, TASK = 961, "Task961_AxonsegStarterV2"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,17 +33,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workdir", type=Path, required=True)
     p.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "dlmbmap" / "brain-example",
                    help="the D-LMBmap excerpt (TIFF slices)")
-    p.add_argument("--stop-after", choices=["cubes", "task", "plan", "train", "export"], default="export")
+    p.add_argument("--cases", type=int, default=320, help="training cases (default 320)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--trainer", default="AxonsegTrainerV2Starter")
+    p.add_argument("--workers", type=int, default=2, help="processes writing the cases")
+    p.add_argument("--stop-after", choices=["task", "plan", "train", "export", "halo"], default="halo")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from axonseg.io import open_volume
     from axonseg.nnunet_v1.commands import console_script
     from axonseg.nnunet_v1.env import NnunetPaths
-    from axonseg.starter import STARTER_MODEL, build_training_cubes
+    from axonseg.starter.model import STARTER_MODEL_V2
+    from axonseg.starter.v2_task import write_v2_task
 
     work = args.workdir.resolve()
     paths = NnunetPaths.under(work)
     paths.make_dirs()
-    env = {**__import__("os").environ, **paths.environ()}
+    env = {**os.environ, **paths.environ(), "nnUNet_n_proc_DA": "2"}
 
     def stage(name: str, done: bool, fn) -> bool:
         start = time.perf_counter()
@@ -51,26 +64,22 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run([console_script(cmd[0]), *map(str, cmd[1:])], env=env, stdout=f,
                            stderr=subprocess.STDOUT, check=True)
 
-    if stage("cubes", (work / "cubes").is_dir(), lambda: build_training_cubes(args.data, work / "cubes")):
-        return 0
     raw = paths.raw_data_base / "nnUNet_raw_data" / TASK
-    if stage("task", raw.is_dir(), lambda: run(
-            "axonseg", "create-data", "--config", REPO / "configs" / "starter" / "create_data.yaml",
-            "--raw-data-base", paths.raw_data_base, "--preprocessed", paths.preprocessed,
-            "--base", work / "cubes" / "base", "--source", work / "cubes" / "source", "--quiet",
-            log="create_data.log")):
+    volume = lambda: __import__("numpy").asarray(open_volume(args.data)[0])  # noqa: E731
+    if stage("task", raw.is_dir(), lambda: write_v2_task(volume(), raw, args.cases, args.seed, args.workers)):
         return 0
     plans = paths.preprocessed / TASK / "nnUNetPlansv2.1_plans_3D.pkl"
     if stage("plan", plans.exists(), lambda: run("nnUNet_plan_and_preprocess", "-t", TASK_ID, "-pl2d", "None",
                                                      "-tl", "2", "-tf", "2", log="plan.log")):
         return 0
-    result = paths.results / "nnUNet" / "3d_fullres" / TASK / f"{TRAINER}__nnUNetPlansv2.1"
+    result = paths.results / "nnUNet" / "3d_fullres" / TASK / f"{args.trainer}__nnUNetPlansv2.1"
     if stage("train", (result / "fold_0" / "model_final_checkpoint.model").exists(),
-             lambda: run("nnUNet_train", "3d_fullres", TRAINER, TASK, 0, log="train.log")):
+             lambda: run("nnUNet_train", "3d_fullres", args.trainer, TASK, 0, log="train.log")):
         return 0
-    out = work / STARTER_MODEL
-    stage("export", out.exists(), lambda: run("axonseg", "save-models", result, out, "--fold", 0,
-                                              "--checkpoint", "final", log="export.log"))
+    out = work / STARTER_MODEL_V2
+    if stage("export", out.exists(), lambda: run("axonseg", "save-models", result, out, "--fold", 0,
+                                                 "--checkpoint", "final", log="export.log")):
+        return 0
     print(out)
     return 0
 

@@ -6,7 +6,8 @@
                          ``nnUNetTrainerV2``)
 ``*Smoke``               the same for 2 epochs x 8 batches (tests, demo)
 ``MyTrainerAxialQuick``  ``MyTrainerAxial`` for 40 epochs x 25 batches (CPU benchmarks)
-``*Starter*``            the shipped starter model's fixed small network (``starter.py``)
+``DLMBmapTrainerV2Starter*``  the v1 starter model's fixed small network (``starter.py``)
+``AxonsegTrainerV2Starter*``  starter v2: BatchNorm, ignore label 255, tissue_ratio (``starter_v2.py``)
 =======================  ==========================================================
 
 Importing this package has no side effects. nnU-Net finds these classes through the
@@ -17,9 +18,12 @@ from axonseg_trainers.quick import MyTrainerAxialQuick
 from axonseg_trainers.recipe import DLMBmapTrainerV2
 from axonseg_trainers.smoke import DLMBmapTrainerV2Smoke, MyTrainerAxialSmoke
 from axonseg_trainers.starter import DLMBmapTrainerV2Starter, DLMBmapTrainerV2StarterFinetune
+from axonseg_trainers.starter_v2 import (AxonsegTrainerV2Starter, AxonsegTrainerV2StarterFinetune,
+                                         AxonsegTrainerV2StarterSmoke)
 
 TRAINERS = {cls.__name__: cls for cls in (MyTrainerAxial, DLMBmapTrainerV2, MyTrainerAxialSmoke,
                                           DLMBmapTrainerV2Smoke, MyTrainerAxialQuick, DLMBmapTrainerV2Starter,
-                                          DLMBmapTrainerV2StarterFinetune)}
+                                          DLMBmapTrainerV2StarterFinetune, AxonsegTrainerV2Starter,
+                                          AxonsegTrainerV2StarterFinetune, AxonsegTrainerV2StarterSmoke)}
 
 __all__ = list(TRAINERS) + ["TRAINERS"]

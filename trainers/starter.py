@@ -38,11 +38,13 @@ STARTER_BASE_FEATURES = 16
 class StarterArchitecture:
     """Mixin: the starter network regardless of the plan (see the module docstring)."""
 
+    starter_plan = STARTER_PLAN
+
     def process_plans(self, plans):
         plans["base_num_features"] = STARTER_BASE_FEATURES
         for stage in plans["plans_per_stage"].values():
             stage.update({k: ([list(v) for v in val] if isinstance(val[0], list) else list(val))
-                          if isinstance(val, list) else val for k, val in STARTER_PLAN.items()})
+                          if isinstance(val, list) else val for k, val in self.starter_plan.items()})
         super().process_plans(plans)
 
     def save_debug_information(self):

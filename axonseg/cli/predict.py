@@ -100,7 +100,6 @@ def _run(args: argparse.Namespace) -> int:
         from axonseg.starter import starter_model_path
 
         args.model = starter_model_path()
-        overrides.setdefault("normalization", "per_patch")
     base = PredictSettings.from_yaml(args.config) if args.config else PredictSettings()
     settings = base.replace(**overrides)
     summary = predict_whole_brain(args.input, args.model, args.output, settings, overwrite=args.overwrite,

@@ -3,7 +3,10 @@
 The file is a plain dict of tensors and Python builtins, so it loads with
 ``torch.load(weights_only=True)``: the state_dict, ``UNetConfig.to_dict()``, patch
 size, classes, the nnU-Net normalisation scheme and intensity statistics, voxel
-spacing, trainer name and the axonseg version. Nothing of nnU-Net's folders is needed
+spacing, trainer name and the axonseg version; how predict normalises by default
+(``predict_normalization``), whether the output depends only on the neighbourhood
+(``position_independent``: no per-patch statistics) and the measured receptive-field
+halo (``halo_vox``, or None). Nothing of nnU-Net's folders is needed
 to run it.
 """
 from __future__ import annotations
@@ -53,6 +56,9 @@ def model_to_dict(model: LoadedModel) -> dict[str, Any]:
         "source": model.source,
         "source_kind": model.kind,
         "axonseg_version": axonseg.__version__,
+        "predict_normalization": model.predict_normalization,
+        "position_independent": model.config.position_independent,
+        "halo_vox": extra.get("halo_vox"),
     }
 
 

@@ -12,6 +12,15 @@ nnU-Net v1's schemes (``plans['normalization_schemes']``):
   and sd (from ``plans['dataset_properties']['intensityproperties']``).
 - ``CT2``: clip to those percentiles, then z-score with the image's statistics.
 - ``noNorm``: unchanged.
+
+axonseg's own scheme (starter model v2):
+
+- ``tissue_ratio``: every voxel divided by ONE number per volume, the tissue level ``m`` =
+  the median of the tissue cells' means in the low-resolution view (cells of
+  ``tissue_downsample_vox``³ voxels, background cells excluded by the tissue mask's
+  automatic threshold). A voxel's input then depends on its own value and ``m`` only:
+  the same for every patch or tile that contains it, and exactly invariant to a global
+  intensity scale (x0.25, x4). Stored as ``mean = 0``, ``std = m``.
 """
 from __future__ import annotations
 
@@ -25,7 +34,7 @@ from axonseg.errors import AxonsegError
 
 logger = logging.getLogger(__name__)
 
-SCHEMES = ("nonCT", "CT", "CT2", "noNorm")
+SCHEMES = ("nonCT", "CT", "CT2", "noNorm", "tissue_ratio")
 EPS = 1e-8
 
 
@@ -51,7 +60,7 @@ class NormalizationParams:
 
     @property
     def needs_image_stats(self) -> bool:
-        return self.scheme in ("nonCT", "CT2")
+        return self.scheme in ("nonCT", "CT2", "tissue_ratio")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,7 +79,7 @@ class NormalizationParams:
         if self.mean is None or self.std is None:
             raise ValueError(f"normalisation {self.scheme!r} has no statistics yet")
         y = self.clip(x)
-        scale = self.std + EPS if self.scheme != "CT" else self.std
+        scale = self.std + EPS if self.scheme not in ("CT", "tissue_ratio") else self.std
         y = (y - np.float32(self.mean)) / np.float32(scale)
         if self.mask_zero:
             y = np.where(x != 0, y, np.float32(0))
@@ -226,3 +235,29 @@ def with_image_statistics(volume_zyx, params: NormalizationParams, max_sample_vo
                                     scheduler_address=scheduler_address, workers=workers)
     logger.info("whole-volume z-score statistics from %d voxels: mean %.4g, std %.4g", n, mean, std)
     return NormalizationParams(params.scheme, mean, std, params.clip_low, params.clip_high, params.mask_zero)
+
+
+def tissue_level(view: np.ndarray, threshold: float | None) -> float:
+    """The tissue level ``m`` of ``tissue_ratio``: the median of the low-resolution ``view``'s cells
+    above ``threshold`` (all cells when ``None``).
+
+    An all-zero volume has level 1 (it stays all zero). A level <= 0 with non-zero voxels
+    (background-subtracted or signed data) is refused: ratios to it mean nothing.
+    """
+    cells = np.asarray(view, dtype=np.float64).ravel()
+    if cells.size == 0 or not np.any(cells):
+        return 1.0
+    tissue = cells[cells > threshold] if threshold is not None else cells
+    if tissue.size == 0:  # a user threshold above every cell: no tissue will be computed anyway
+        tissue = cells
+    m = float(np.median(tissue))
+    if not np.isfinite(m) or m <= 0:
+        raise ValueError(f"the input's tissue level (median cell mean {m:.4g}) is not positive: the model's "
+                         "'tissue_ratio' normalisation needs raw, non-negative intensities (not "
+                         "background-subtracted or signed data)")
+    return m
+
+
+def tissue_ratio_params(view: np.ndarray, threshold: float | None) -> NormalizationParams:
+    """``tissue_ratio`` parameters of a volume from its low-resolution view (see :func:`tissue_level`)."""
+    return NormalizationParams("tissue_ratio", 0.0, tissue_level(view, threshold))

@@ -21,7 +21,8 @@ from axonseg.engine import FolderLock, run_dask, run_serial
 from axonseg.inference import state
 from axonseg.inference.blockjob import BlockResult, PredictJob, _positions, _tissue_table
 from axonseg.inference.fingerprint import run_fingerprint
-from axonseg.inference.normalization import NormalizationParams, check_finite_volume, with_image_statistics
+from axonseg.inference.normalization import (NormalizationParams, check_finite_volume, tissue_ratio_params,
+                                             with_image_statistics)
 from axonseg.inference.progress import PatchProgress
 from axonseg.inference.settings import PredictSettings
 from axonseg.inference.weights import LoadedModel, build_loaded_network, load_model
@@ -156,22 +157,26 @@ def _preview(layout: state.OutputLayout, arr, prob, voxel_size_um, input_name: s
                      voxel_size_um=voxel_size_um)
 
 
-def _tissue(reader, info, settings: PredictSettings, layout: state.OutputLayout, voxel) -> dict | None:
-    """Compute and save the tissue mask (``tissue.ome.zarr``); its description for ``run.json``."""
-    if not settings.tissue_mask:
-        return None
-    from axonseg.inference.tissue import low_resolution_view, tissue_mask
+def _tissue(reader, info, settings: PredictSettings, layout: state.OutputLayout, voxel,
+            need_view: bool = False) -> tuple[dict | None, tuple | None]:
+    """Compute and save the tissue mask (``tissue.ome.zarr``): its description for ``run.json``, and
+    (view, automatic threshold) when the mask is on or ``need_view`` (the tissue_ratio level)."""
+    if not settings.tissue_mask and not need_view:
+        return None, None
+    from axonseg.inference.tissue import automatic_threshold, low_resolution_view, tissue_mask
     from axonseg.io.ome_zarr import create_ome_zarr, write_region
 
     f = settings.tissue_downsample_vox
     view = low_resolution_view(reader, f, chunked=info.format in ("zarr", "ome-zarr", "hdf5"))
+    if not settings.tissue_mask:
+        return None, (view, automatic_threshold(view))
     tm = tissue_mask(view, f, settings.tissue_threshold, settings.tissue_margin_vox)
     create_ome_zarr(layout.tissue, tm.mask.shape, (64, 64, 64), np.uint8, [v * f for v in voxel], 1,
                     name="tissue", description=f"255 where the {f}^3-voxel mean > {tm.threshold} "
                                                f"(dilated {tm.margin_vox} voxels), else 0")
     write_region(layout.tissue, tuple(slice(0, s) for s in tm.mask.shape), tm.mask.astype(np.uint8) * 255)
     logger.info("tissue mask: threshold %s, %.1f %% of the volume", tm.threshold, 100 * tm.fraction)
-    return tm.to_dict()
+    return tm.to_dict(), (view, tm.threshold)
 
 
 def _initialize(layout: state.OutputLayout, model: LoadedModel, settings: PredictSettings, fp: dict,
@@ -182,12 +187,20 @@ def _initialize(layout: state.OutputLayout, model: LoadedModel, settings: Predic
 
     reader = open_region_reader(src, src_dataset)
     norm = model.normalization
-    if settings.normalization == "global":
+    ratio = norm.scheme == "tissue_ratio"
+    if ratio and settings.normalization != "global":
+        raise ValueError(f"{model.source}: this model was trained with one tissue level per volume "
+                         "('tissue_ratio'); --normalization per_patch does not apply to it")
+    if settings.normalization == "global" and not ratio:
         dask = settings.runner == "dask"  # workers open the input themselves
         norm = with_image_statistics((str(src), src_dataset) if dask else reader, norm,
                                      settings.norm_max_sample_voxels, settings.runner,
                                      settings.dask_scheduler_address, settings.dask_workers)
-    tissue = _tissue(reader, info, settings, layout, voxel)
+    tissue, view = _tissue(reader, info, settings, layout, voxel, need_view=ratio)
+    if ratio:
+        norm = tissue_ratio_params(*view)
+        logger.info("tissue_ratio normalisation: tissue level %.4g (median of %d-voxel cell means)", norm.std,
+                    settings.tissue_downsample_vox)
     levels = num_pyramid_levels(info.shape_zyx, settings.pyramid_max_levels)
     create_ome_zarr(layout.probability, info.shape_zyx, settings.chunk_shape_vox, np.uint8, voxel, levels,
                     name="probability", downsample="mean",
@@ -251,6 +264,8 @@ def predict_whole_brain(input_path: str | Path, model_path: str | Path, out_dir:
     model = load_model(model_path, fold=settings.fold, checkpoint=settings.checkpoint,
                        patch_size_zyx=settings.legacy_patch_size_vox)
     build_loaded_network(model)  # strict weight check before any output is created
+    if settings.normalization is None:
+        settings = settings.replace(normalization=model.predict_normalization)
     _validate(model, settings)
     arr0, info0 = open_volume(input_path, dataset=dataset)
     # open_volume has read every TIFF header (truncated files, unequal slices, gaps): see io/volume.py
@@ -286,6 +301,7 @@ def _run(layout, model, model_path, settings, input_path, dataset, t0, progress)
     # absolute paths: workers of a cluster may start in another directory
     paths = (str(Path(src).resolve()), src_dataset, str(Path(model_path).resolve()), str(out_dir.resolve()))
     choice = _choose_tiling(model, settings)
+    _record_tiling(layout, meta, choice)
     use_tissue = meta.get("tissue") is not None
     if choice.mode == "halo":
         from axonseg.inference import halojob
@@ -368,6 +384,20 @@ def _run(layout, model, model_path, settings, input_path, dataset, t0, progress)
     state.write_json_atomic(layout.run_json, meta)
     return PredictionSummary(out_dir, len(job.blocks), bar.blocks_run, resumed, bar.blocks_without_patches,
                              seconds, bar.patches_run + totals["scout"], bar.patches_skipped, units)
+
+
+def _record_tiling(layout: state.OutputLayout, meta: dict, choice) -> None:
+    """Record the run's tiling in ``run.json`` before the first block; a resumed run must compute the rest
+    the same way (the same weights with another declared halo would otherwise mix two tilings)."""
+    now = {"mode": choice.mode, "halo_vox": choice.halo_vox}
+    before = meta.get("tiling_started")
+    if before is None:
+        meta["tiling_started"] = now
+        state.write_json_atomic(layout.run_json, meta)
+    elif before != now:
+        raise state.OutputError(f"{layout.root}: was started with {before['mode']} tiling (halo {before['halo_vox']}) "
+                                f"and this run would use {choice.mode} tiling (halo {choice.halo_vox}): "
+                                f"give the same model/--tiling/--halo, or --overwrite")
 
 
 def _patch_totals(layout: state.OutputLayout, job: PredictJob) -> dict:

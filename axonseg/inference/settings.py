@@ -27,7 +27,10 @@ class PredictSettings(SettingsBase):
     mirror_tta
         Average over the 8 mirrorings (nnU-Net's test-time augmentation), 8x slower.
     normalization
-        ``global``: z-score statistics computed once for the whole volume (default);
+        ``None`` (default): as the model was trained (its ``.pth`` records it: ``per_patch`` for
+        the v1 starter model and its fine-tunes, ``global`` otherwise);
+        ``global``: the model's normalisation with statistics computed once for the whole
+        volume (z-score, or the tissue level of ``tissue_ratio`` models);
         ``per_patch``: each network patch z-scored with its own statistics.
     norm_max_sample_voxels
         Up to this many voxels the global statistics are exact; above, sampled from cubes.
@@ -111,7 +114,7 @@ class PredictSettings(SettingsBase):
     device: str = "cpu"
     num_threads: int = 0
     mirror_tta: bool = False
-    normalization: str = "global"
+    normalization: str | None = None
     norm_max_sample_voxels: int = 2 ** 27
     skip_empty_below: float | None = None
     output_class: int = 1
@@ -164,7 +167,7 @@ class PredictSettings(SettingsBase):
                 object.__setattr__(self, name, tuple(v))
         if not 0 < self.step_fraction <= 1:
             raise ValueError(f"step_fraction must be in (0, 1], got {self.step_fraction}")
-        if self.normalization not in ("global", "per_patch"):
+        if self.normalization not in (None, "global", "per_patch"):
             raise ValueError(f"normalization must be 'global' or 'per_patch', got {self.normalization!r}")
         if self.runner not in ("serial", "dask"):
             raise ValueError(f"runner must be 'serial' or 'dask', got {self.runner!r}")

@@ -49,6 +49,21 @@ class LoadedModel:
     def patch_size_zyx(self) -> tuple[int, ...]:
         return self.config.patch_size_zyx
 
+    @property
+    def predict_normalization(self) -> str:
+        """How predict normalises by default: as the model was trained.
+
+        ``per_patch`` for the v1 starter model and its fine-tunes (trained on per-crop
+        z-scored cubes; their ``.pth`` names a ``DLMBmapTrainerV2Starter*`` trainer) or where
+        the file records it; ``global`` otherwise.
+        """
+        recorded = self.extra.get("predict_normalization")
+        if recorded:
+            return str(recorded)
+        if (self.trainer or "").startswith("DLMBmapTrainerV2Starter"):
+            return "per_patch"
+        return "global"
+
 
 def state_dict_differences(expected: dict[str, torch.Tensor], got: dict[str, Any], limit: int = 8) -> list[str]:
     """Human-readable differences between two state dicts (missing, unexpected, shape)."""
@@ -129,7 +144,12 @@ def infer_config(sd: dict[str, torch.Tensor], source: str, patch_size_zyx=None, 
     return UNetConfig("axial_unet" if axial else "generic_unet", int(w0.shape[1]), int(seg_last.shape[0]),
                       base, pool_kernels, conv_kernels, tuple(int(p) for p in patch_size_zyx),
                       conv_per_stage=conv_per_stage, max_num_features=max_features, heads=heads,
-                      dim_heads=dim_heads)
+                      dim_heads=dim_heads, norm=norm_of_state_dict(sd))
+
+
+def norm_of_state_dict(sd: dict[str, Any]) -> str:
+    """``batch`` when the state dict carries running statistics (BatchNorm), else ``instance``."""
+    return "batch" if any(k.endswith(".running_mean") for k in sd) else "instance"
 
 
 def normalization_from_plan(plan: nnplans.PlanSummary) -> NormalizationParams:
@@ -157,11 +177,14 @@ def load_nnunet_folder(folder: str | Path, fold: int = 0, checkpoint: str = "fin
     axial = any(k.startswith("axial_embedding.") for k in sd)
     cfg = UNetConfig("axial_unet" if axial else "generic_unet", plan.num_input_channels,
                      plan.num_classes_with_background, plan.base_num_features, plan.pool_op_kernel_sizes,
-                     plan.conv_kernel_sizes, plan.patch_size_zyx, conv_per_stage=plan.conv_per_stage)
+                     plan.conv_kernel_sizes, plan.patch_size_zyx, conv_per_stage=plan.conv_per_stage,
+                     norm=norm_of_state_dict(sd))
     if axial:
         inferred = infer_config(sd, str(files.checkpoint_file))
         cfg = replace(cfg, heads=inferred.heads, dim_heads=inferred.dim_heads)
-    return LoadedModel(cfg, sd, normalization_from_plan(plan), plan.spacing_zyx,
+    recorded = plans.get("axonseg_normalization") if isinstance(plans, dict) else None
+    norm = NormalizationParams(**recorded) if recorded else normalization_from_plan(plan)
+    return LoadedModel(cfg, sd, norm, plan.spacing_zyx,
                        nnplans.trainer_name(files), str(files.checkpoint_file), "nnunet-folder",
                        {"fold": fold, "checkpoint": checkpoint, "stage": plan.stage,
                         "intensity_properties": plan.intensity_properties})

@@ -12,6 +12,7 @@ from torch import nn
 from axonseg.networks.axial_unet import AxialGenericUNet
 
 ARCHITECTURES = ("generic_unet", "axial_unet")
+NORMS = {"instance": nn.InstanceNorm3d, "batch": nn.BatchNorm3d}
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,9 @@ class UNetConfig:
 
     ``pool_op_kernel_sizes`` and ``conv_kernel_sizes`` come from the nnU-Net plan;
     ``patch_size_zyx`` is the plan's patch size (the axial net needs it to size its
-    positional embeddings).
+    positional embeddings). ``norm``: ``instance`` (nnU-Net's InstanceNorm: statistics of each
+    patch, so a voxel's output depends on its patch) or ``batch`` (BatchNorm; at inference
+    fixed running statistics, so the output depends only on the voxel's neighbourhood).
     """
 
     architecture: str
@@ -35,10 +38,13 @@ class UNetConfig:
     heads: int = 2
     dim_heads: int = 8
     deep_supervision: bool = True
+    norm: str = "instance"
 
     def __post_init__(self):
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"unknown architecture {self.architecture!r}; known: {ARCHITECTURES}")
+        if self.norm not in NORMS:
+            raise ValueError(f"unknown norm {self.norm!r}; known: {sorted(NORMS)}")
         for name in ("pool_op_kernel_sizes", "conv_kernel_sizes"):
             object.__setattr__(self, name, tuple(tuple(int(k) for k in ks) for ks in getattr(self, name)))
         object.__setattr__(self, "patch_size_zyx", tuple(int(s) for s in self.patch_size_zyx))
@@ -47,6 +53,11 @@ class UNetConfig:
         d = asdict(self)
         return {k: ([list(x) for x in v] if k.endswith("kernel_sizes") else list(v) if isinstance(v, tuple) else v)
                 for k, v in d.items()}
+
+    @property
+    def position_independent(self) -> bool:
+        """True when the output depends only on each voxel's neighbourhood (no per-patch statistics)."""
+        return self.norm == "batch" and self.architecture == "generic_unet"
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "UNetConfig":
@@ -63,7 +74,7 @@ def build_network(cfg: UNetConfig) -> nn.Module:
     trainers set it, so nnU-Net's own ``predict_3D`` returns probabilities.
     """
     args = (cfg.input_channels, cfg.base_num_features, cfg.num_classes, len(cfg.pool_op_kernel_sizes),
-            cfg.conv_per_stage, 2, nn.Conv3d, nn.InstanceNorm3d, {"eps": 1e-5, "affine": True},
+            cfg.conv_per_stage, 2, nn.Conv3d, NORMS[cfg.norm], {"eps": 1e-5, "affine": True},
             nn.Dropout3d, {"p": 0, "inplace": True}, nn.LeakyReLU,
             {"negative_slope": 1e-2, "inplace": True}, cfg.deep_supervision, False, lambda x: x,
             InitWeights_He(1e-2), [list(k) for k in cfg.pool_op_kernel_sizes],

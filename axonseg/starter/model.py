@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-STARTER_MODEL = "axonseg-starter-v1.pth"
+STARTER_MODEL_V1 = "axonseg-starter-v1.pth"
+STARTER_MODEL_V2 = "axonseg-starter-v2.pth"
+STARTER_MODEL = STARTER_MODEL_V1
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 
 
