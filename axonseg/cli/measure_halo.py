@@ -50,8 +50,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{args.model}: no halo up to {args.max_halo} voxels reaches max |dp| <= {args.tolerance}; "
               f"try a larger --max-halo", file=sys.stderr)
         return 1
-    print(f"{args.model}: halo_vox {m.halo_vox} (max |dp| {m.worst(m.halo_vox):.3g} <= {args.tolerance}; box "
-          f"{m.shape_zyx[0]}^3)")
+    boxes = ", ".join(f"{k} {'x'.join(map(str, v))}" for k, v in m.shapes_zyx.items())
+    print(f"{args.model}: halo_vox {m.halo_vox} (max |dp| {m.worst(m.halo_vox):.3g} <= {args.tolerance}; {boxes})")
     if args.save is not None:
         save_with_halo(args.model, args.save, m.halo_vox)
         print(f"{args.save}: written with halo_vox {m.halo_vox}, position_independent true")

@@ -40,8 +40,8 @@ class HaloMeasurement:
     tolerance: float
     step_vox: int
     max_halo_vox: int
-    core_vox: int
-    shape_zyx: tuple[int, int, int]
+    core_vox: int | None
+    shapes_zyx: dict[str, tuple[int, ...]]
     errors: dict[int, dict[str, float]] = field(default_factory=dict)
 
     def worst(self, halo: int) -> float:
@@ -49,7 +49,8 @@ class HaloMeasurement:
 
     def to_dict(self) -> dict[str, Any]:
         return {"halo_vox": self.halo_vox, "tolerance": self.tolerance, "step_vox": self.step_vox,
-                "max_halo_vox": self.max_halo_vox, "core_vox": self.core_vox, "shape_zyx": list(self.shape_zyx),
+                "max_halo_vox": self.max_halo_vox, "core_vox": self.core_vox,
+                "shapes_zyx": {k: list(v) for k, v in self.shapes_zyx.items()},
                 "max_abs_dp": {str(h): e for h, e in self.errors.items()}}
 
 
@@ -73,8 +74,8 @@ def measure_halo(predict: Callable[[np.ndarray], np.ndarray], factor_zyx, inputs
     factor_zyx
         The network's total pooling factor per axis; halos are tried in steps of its largest value.
     inputs
-        Named normalised volumes (z, y, x), all of one shape; tiles meet in the middle of each axis
-        (cores of half the volume).
+        Named normalised volumes (z, y, x); tiles meet in the middle of each axis (cores of half the
+        volume) unless ``core_vox`` is given.
     max_halo_vox
         Largest halo tried.
     tolerance
@@ -86,19 +87,19 @@ def measure_halo(predict: Callable[[np.ndarray], np.ndarray], factor_zyx, inputs
     """
     if not inputs:
         raise ValueError("measure_halo needs at least one input volume")
-    shapes = {tuple(v.shape) for v in inputs.values()}
-    if len(shapes) != 1 or len(next(iter(shapes))) != 3:
-        raise ValueError(f"inputs must be 3-D volumes of one shape, got {sorted(shapes)}")
-    shape = next(iter(shapes))
+    shapes = {name: tuple(int(s) for s in v.shape) for name, v in inputs.items()}
+    if any(len(s) != 3 for s in shapes.values()):
+        raise ValueError(f"inputs must be 3-D volumes, got shapes {shapes}")
     step = max(int(f) for f in np.broadcast_to(np.asarray(factor_zyx), (3,)))
     if max_halo_vox < 0 or tolerance <= 0:
         raise ValueError(f"max_halo_vox must be >= 0 and tolerance > 0, got {max_halo_vox} and {tolerance}")
-    core = tuple(-(-s // 2) for s in shape) if core_vox is None else (int(core_vox),) * 3
+    core = {name: tuple(-(-s // 2) for s in shape) if core_vox is None else (int(core_vox),) * 3
+            for name, shape in shapes.items()}
     whole = {name: predict_whole(v, predict, factor_zyx) for name, v in inputs.items()}
     errors: dict[int, dict[str, float]] = {}
     found = None
     for h in range(0, max_halo_vox + 1, step):
-        errors[h] = {name: float(np.abs(predict_tiled(v, predict, core, h, factor_zyx) - whole[name]).max())
+        errors[h] = {name: float(np.abs(predict_tiled(v, predict, core[name], h, factor_zyx) - whole[name]).max())
                      for name, v in inputs.items()}
         if report is not None:
             report(h, errors[h])
@@ -106,7 +107,7 @@ def measure_halo(predict: Callable[[np.ndarray], np.ndarray], factor_zyx, inputs
             found = h
             if stop_at_first:
                 break
-    return HaloMeasurement(found, float(tolerance), step, int(max_halo_vox), int(min(core)), shape, errors)
+    return HaloMeasurement(found, float(tolerance), step, int(max_halo_vox), core_vox, shapes, errors)
 
 
 def random_input(shape_zyx, seed: int = 0) -> np.ndarray:
@@ -115,12 +116,14 @@ def random_input(shape_zyx, seed: int = 0) -> np.ndarray:
 
 
 def excerpt(volume_zyx, shape_zyx, start_zyx=None) -> tuple[np.ndarray, tuple[int, ...]]:
-    """A box of ``shape_zyx`` from ``volume_zyx`` (centred unless ``start_zyx``), float32, with its start.
-    Raises ``ValueError`` when the volume is smaller than the box."""
+    """A box of ``shape_zyx`` (cut to the volume on axes where it is thinner, with a warning: cuts along
+    such an axis see less context than ``max_halo`` on their far side) from ``volume_zyx``, centred unless
+    ``start_zyx``, float32, with its start."""
     vs = tuple(int(s) for s in volume_zyx.shape)
     if any(v < s for v, s in zip(vs, shape_zyx)):
-        raise ValueError(f"the volume {vs} is smaller than the test box {tuple(shape_zyx)}; "
-                         f"give a smaller --max-halo or --core")
+        logger.warning("the volume %s is thinner than the test box %s: the excerpt is cut to the volume there",
+                       vs, tuple(shape_zyx))
+        shape_zyx = tuple(min(v, s) for v, s in zip(vs, shape_zyx))
     start = tuple((v - s) // 2 for v, s in zip(vs, shape_zyx)) if start_zyx is None else tuple(start_zyx)
     if any(a < 0 or a + s > v for a, s, v in zip(start, shape_zyx, vs)):
         raise ValueError(f"box at {start} of shape {tuple(shape_zyx)} is outside the volume {vs}")

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+import zarr
 from scipy.ndimage import gaussian_filter
 
 from axonseg.inference.halo import predict_tiled
@@ -63,12 +64,16 @@ def test_measure_halo_command_saves_the_halo_into_a_copy_of_the_model(tmp_path, 
 
     model = write_bn_model(tmp_path / "bn.pth", monkeypatch, pools=1, patch=(8, 8, 8))
     out = tmp_path / "bn-halo.pth"
-    rc = main(["measure-halo", str(model), "--max-halo", "12", "--core", "2", "--threads", "1",
+    vol = tmp_path / "v.zarr"  # thinner than the 28^3 test box on z: the excerpt is cut to 20 there
+    zarr.create_array(str(vol), data=(_structured((20, 40, 40)) * 300 + 1000).astype(np.uint16), chunks=(8, 16, 16))
+    rc = main(["measure-halo", str(model), "--input", str(vol), "--max-halo", "12", "--core", "2", "--threads", "1",
                "--json", str(tmp_path / "m.json"), "--save", str(out)])
     text = capsys.readouterr().out
     assert rc == 0, text
     m = json.loads((tmp_path / "m.json").read_text())
     h = m["halo_vox"]
+    assert m["shapes_zyx"] == {"random": [28, 28, 28], "excerpt at z, y, x (0, 6, 6)": [20, 28, 28]}
+    assert all(len(v) == 2 for v in m["max_abs_dp"].values())
     worst = {int(k): max(v.values()) for k, v in m["max_abs_dp"].items()}
     assert h > 0 and worst[h] <= 1e-3 < worst[h - 2]
     assert f"halo_vox {h}" in text
@@ -85,3 +90,17 @@ def test_measure_halo_refuses_a_network_with_instance_norm(tmp_path, capsys):
     assert main(["measure-halo", str(model), "--max-halo", "8"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "inst.pth" in err[0] and "InstanceNorm3d" in err[0]
+
+
+REAL = __import__("pathlib").Path(__file__).resolve().parents[2].parent / "shared" / "data" / "dlmbmap" / "brain-example"
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="the real D-LMBmap excerpt (../shared/data) is not on this machine")
+def test_measure_halo_on_the_real_excerpt(tmp_path, monkeypatch):
+    from axonseg.inference.halo_measure import measure_model_halo
+
+    model = write_bn_model(tmp_path / "bn.pth", monkeypatch, pools=1, patch=(8, 8, 8))
+    m = measure_model_halo(model, REAL, max_halo_vox=12, core_vox=2)
+    real = [k for k in m.shapes_zyx if k.startswith("excerpt")]
+    assert len(real) == 1 and m.shapes_zyx[real[0]] == (28, 28, 28)
+    assert m.halo_vox is not None and m.errors[m.halo_vox][real[0]] <= 1e-3 < m.worst(m.halo_vox - 2)

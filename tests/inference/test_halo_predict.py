@@ -94,3 +94,14 @@ def test_tiling_halo_with_an_instance_norm_model_fails_before_any_output(tmp_pat
     with pytest.raises(ValueError, match="inst.pth: --tiling halo is not possible"):
         predict_whole_brain(src, model, tmp_path / "out", _settings(tiling="halo"), progress=False)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_resume_with_another_halo_is_refused(tmp_path, monkeypatch):
+    first = write_bn_model(tmp_path / "a.pth", monkeypatch, pools=2, halo_vox=HALO, position_independent=True)
+    other = write_bn_model(tmp_path / "b.pth", monkeypatch, pools=2, halo_vox=8, position_independent=True)
+    src = make_input(tmp_path / "in.zarr", (16, 20, 20), seed=5)
+    s = _settings(chunk_shape_vox=(8, 8, 8))
+    predict_whole_brain(src, first, tmp_path / "out", s, progress=False)  # same weights: same fingerprint
+    with pytest.raises(ValueError, match=r"out: was started with halo tiling \(halo 20\).*\(halo 8\)"):
+        predict_whole_brain(src, other, tmp_path / "out", s, progress=False)
+    predict_whole_brain(src, first, tmp_path / "out", s, progress=False)  # the same model resumes
