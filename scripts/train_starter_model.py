@@ -8,8 +8,11 @@ Stages (each reuses its output when it exists):
    written as the nnU-Net v1 raw task Task961_AxonsegStarterV2 (modality ``noNorm``);
 2. ``plan``: ``nnUNet_plan_and_preprocess -t 961``;
 3. ``train``: ``nnUNet_train 3d_fullres AxonsegTrainerV2Starter Task961_AxonsegStarterV2 0``;
-4. ``export``: ``axonseg save-models`` -> ``<workdir>/axonseg-starter-v2.pth``;
-5. ``halo``: the measured receptive-field halo written into that file.
+4. ``export``: ``axonseg save-models`` -> ``<workdir>/export.pth``;
+5. ``halo``: ``axonseg measure-halo`` (tiled == whole volume within max |dp| <= 1e-3 on random
+   input and the excerpt) -> ``halo.pth``;
+6. ``calibrate``: the default mask threshold chosen on validation volumes of the training rows
+   (``axonseg.starter.calibrate``) -> ``<workdir>/axonseg-starter-v2.pth``.
 
 Copy the file to ``axonseg/models/`` to ship it. Seeded (``--seed``); nnU-Net's CPU training is
 not bit-reproducible. About 1.5-2 h on 2 CPU cores.
@@ -37,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--trainer", default="AxonsegTrainerV2Starter")
     p.add_argument("--workers", type=int, default=2, help="processes writing the cases")
-    p.add_argument("--stop-after", choices=["task", "plan", "train", "export", "halo"], default="halo")
+    p.add_argument("--stop-after", choices=["task", "plan", "train", "export", "halo", "calibrate"],
+                   default="calibrate")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from axonseg.io import open_volume
@@ -76,10 +80,21 @@ def main(argv: list[str] | None = None) -> int:
     if stage("train", (result / "fold_0" / "model_final_checkpoint.model").exists(),
              lambda: run("nnUNet_train", "3d_fullres", args.trainer, TASK, 0, log="train.log")):
         return 0
-    out = work / STARTER_MODEL_V2
-    if stage("export", out.exists(), lambda: run("axonseg", "save-models", result, out, "--fold", 0,
-                                                 "--checkpoint", "final", log="export.log")):
+    exported, with_halo, out = work / "export.pth", work / "halo.pth", work / STARTER_MODEL_V2
+    if stage("export", exported.exists(), lambda: run("axonseg", "save-models", result, exported, "--fold", 0,
+                                                      "--checkpoint", "final", log="export.log")):
         return 0
+    if stage("halo", with_halo.exists(), lambda: run("axonseg", "measure-halo", exported, "--input", args.data,
+                                                     "--save", with_halo, log="halo.log")):
+        return 0
+
+    def calibrate() -> None:
+        from axonseg.starter.calibrate import choose_threshold, save_with_threshold
+
+        best, table = choose_threshold(with_halo, volume())
+        save_with_threshold(with_halo, out, best, table)
+
+    stage("calibrate", out.exists(), calibrate)
     print(out)
     return 0
 

@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "rough-labels": "axonseg.cli.rough_labels",
     "fine-labels": "axonseg.cli.fine_labels",
     "create-data": "axonseg.cli.create_data",
+    "sparse-task": "axonseg.cli.sparse_task",
     "write-splits": "axonseg.cli.write_splits",
     "convert": "axonseg.cli.convert",
     "save-models": "axonseg.cli.save_models",

@@ -34,6 +34,7 @@ from axonseg.errors import AxonsegError
 
 logger = logging.getLogger(__name__)
 
+TISSUE_CELL_VOX = 8  # the tissue level's cells (predict's default tissue_downsample_vox)
 SCHEMES = ("nonCT", "CT", "CT2", "noNorm", "tissue_ratio")
 EPS = 1e-8
 
@@ -231,6 +232,11 @@ def with_image_statistics(volume_zyx, params: NormalizationParams, max_sample_vo
     :func:`image_statistics` for ``runner``)."""
     if not params.needs_image_stats:
         return params
+    if params.scheme == "tissue_ratio":
+        from axonseg.inference.tissue import automatic_threshold, low_resolution_view
+
+        view = low_resolution_view(_stats_reader(volume_zyx), TISSUE_CELL_VOX)
+        return tissue_ratio_params(view, automatic_threshold(view))
     mean, std, n = image_statistics(volume_zyx, params, max_sample_voxels, runner=runner,
                                     scheduler_address=scheduler_address, workers=workers)
     logger.info("whole-volume z-score statistics from %d voxels: mean %.4g, std %.4g", n, mean, std)

@@ -266,6 +266,9 @@ def predict_whole_brain(input_path: str | Path, model_path: str | Path, out_dir:
     build_loaded_network(model)  # strict weight check before any output is created
     if settings.normalization is None:
         settings = settings.replace(normalization=model.predict_normalization)
+    if settings.mask_threshold is None and model.extra.get("mask_threshold") is not None:
+        # the model's own threshold, chosen on its validation data (starter v2's model card)
+        settings = settings.replace(mask_threshold=float(model.extra["mask_threshold"]))
     _validate(model, settings)
     arr0, info0 = open_volume(input_path, dataset=dataset)
     # open_volume has read every TIFF header (truncated files, unequal slices, gaps): see io/volume.py
