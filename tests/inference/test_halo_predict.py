@@ -105,3 +105,14 @@ def test_a_resume_with_another_halo_is_refused(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=r"out: was started with halo tiling \(halo 20\).*\(halo 8\)"):
         predict_whole_brain(src, other, tmp_path / "out", s, progress=False)
     predict_whole_brain(src, first, tmp_path / "out", s, progress=False)  # the same model resumes
+
+
+def test_dask_equals_serial(tmp_path, bn_model):
+    from tests.inference.test_pipeline import tree_digest
+
+    src = make_input(tmp_path / "in.zarr", (29, 40, 37), seed=6)
+    s = _settings(chunk_shape_vox=(8, 8, 8), block_shape_vox=(16, 16, 16), dask_workers=2)
+    predict_whole_brain(src, bn_model, tmp_path / "serial", s, progress=False)
+    predict_whole_brain(src, bn_model, tmp_path / "dask", s.replace(runner="dask"), progress=False)
+    assert tree_digest(tmp_path / "dask" / "probability.ome.zarr") == \
+        tree_digest(tmp_path / "serial" / "probability.ome.zarr")
