@@ -2,9 +2,12 @@
 
 Real path (:func:`run_real_demo`, when ``../shared/data/dlmbmap`` exists): shipped point lists
 (training rows y < 300 only) -> ``axonseg crop-cubes`` -> ``rough-labels`` -> ``fine-labels``
--> ``create-data`` -> ``nnUNet_plan_and_preprocess`` -> ``nnUNet_train`` fine-tuning from the
-starter model (``-pretrained_weights``) -> ``axonseg save-models`` -> ``axonseg convert`` ->
-``axonseg predict`` over the whole excerpt with the starter and the fine-tuned model ->
+-> slice annotations (every 16th z-slice painted from the automatic labels, as a user paints
+a few slices in napari; the rest not annotated) -> ``sparse-task`` -> ``nnUNet_plan_and_preprocess``
+(+ ``write-splits``: fold 0 validates on an axon cube) -> ``nnUNet_train
+AxonsegTrainerV2StarterFinetune`` from the starter model (``-pretrained_weights``) -> ``axonseg
+save-models`` -> ``axonseg convert`` -> ``axonseg predict`` (defaults) over the whole excerpt with
+the starter and the fine-tuned model ->
 ``axonseg density`` on both. Synthetic path (:func:`run_demo`): five 32^3 volumes of tubes in
 noise -> plan -> train ``MyTrainerAxialSmoke`` -> ``nnUNet_predict``.
 
@@ -201,11 +204,9 @@ class RealDemoSettings(SettingsBase):
     cube_size: int = 96
     task_id: int = 961
     task_name: str = "AxonsegDemo"
-    trainer: str = "DLMBmapTrainerV2StarterFinetune"
+    trainer: str = "AxonsegTrainerV2StarterFinetune"
     fold: int = 0
-    # 1.0: patches side by side, no overlap (200 patches of 64^3 for the 100 x 600 x 600
-    # excerpt, ~2 min per model on 2 cores); nnU-Net's 0.5 is ~5x slower.
-    predict_step: float = 1.0
+    slices_every: int = 16  # 6 of the 96 z-slices of each cube annotated
     voxel_size_um: tuple[float, float, float] = (1.0, 1.0, 1.0)
 
     @property
@@ -342,38 +343,50 @@ def run_real_demo(workdir: Path, s: RealDemoSettings = RealDemoSettings(),
     steps.run("axonseg fine-labels", fine, command(
         "fine-labels.log", "axonseg", "fine-labels", "--rough", rough, "--out"))
 
-    # 5. D-LMBmap's layout for create-data: base/train/{volumes,Fine-label,artifacts}, and the same
-    # cubes as histogram references in source/train/{volumes,artifacts} (as axonseg.starter.cubes)
-    def layout(tmp: Path) -> None:
-        for sub, src in (("base/train/volumes", cubes / "volumes"), ("base/train/Fine-label", fine),
-                         ("base/train/artifacts", cubes / "artifacts"), ("source/train/volumes", cubes / "volumes"),
-                         ("source/train/artifacts", cubes / "artifacts")):
-            _copy_cubes(src, tmp / sub)
+    # 5. what a user paints in napari: every SLICES_EVERY-th z-slice of each cube labelled (axon 2 /
+    # background 1, from the automatic labels; artifact cubes all background), 0 = not annotated
+    annotated = work / "annotations"
 
-    tree = work / "create-data-input"
-    steps.run("training tree (base/ + source/)", tree, layout)
+    def paint(tmp: Path) -> None:
+        from axonseg.annotate.sparse import paint_slices_from_labels
+        from axonseg.io import read_tiff, write_tiff
 
-    # 6. the nnU-Net task; create-data builds it in a hidden folder and moves it into place
+        for sub in ("volumes", "labels"):
+            (tmp / sub).mkdir(parents=True)
+        for kind in ("volumes", "artifacts"):
+            for vol in sorted((cubes / kind).glob("volume-*.tiff")):
+                cid = vol.stem.split("-", 1)[1]
+                dense = read_tiff(fine / f"label-{cid}.tiff") if kind == "volumes" else read_tiff(vol) * 0
+                shutil.copy(vol, tmp / "volumes" / vol.name)
+                write_tiff(tmp / "labels" / f"label-{cid}.tiff", paint_slices_from_labels(dense, s.slices_every))
+
+    steps.run(f"slice annotations (every {s.slices_every}th z-slice)", annotated, paint)
+
+    # 6. the nnU-Net task: images as starter v2 sees them, labels 0/1/255; fold 0 validates on an
+    # axon cube (a cube with axons: its Dice means something)
     raw_task = paths.raw_data_base / "nnUNet_raw_data" / s.task
     markers = work / "done"
     markers.mkdir(exist_ok=True)
+    first_axon_cube = sorted((cubes / "volumes").glob("volume-*.tiff"))[0].stem.split("-", 1)[1]
 
-    def create_data(tmp: Path) -> None:
-        seconds = run_command(["axonseg", "create-data", "--config", s.create_data_config, "--task-id", s.task_id,
+    def sparse_task(tmp: Path) -> None:
+        seconds = run_command(["axonseg", "sparse-task", "--volumes", annotated / "volumes", "--labels",
+                               annotated / "labels", "--convention", "paint", "--task-id", s.task_id,
                                "--task-name", s.task_name, "--raw-data-base", paths.raw_data_base,
-                               "--preprocessed", paths.preprocessed, "--base", tree / "base",
-                               "--source", tree / "source", "--overwrite", "--quiet"], logs / "create-data.log", env)
+                               "--validation", first_axon_cube, "--overwrite"], logs / "sparse-task.log", env)
         write_marker(tmp, task=raw_task, seconds=seconds)
 
-    steps.run("axonseg create-data", markers / "create-data.json", create_data)
+    steps.run("axonseg sparse-task", markers / "sparse-task.json", sparse_task)
 
     # 7-8. nnU-Net v1's own commands
     def plan(tmp: Path) -> None:
         seconds = run_command(["nnUNet_plan_and_preprocess", "-t", s.task_id, "-pl2d", "None", "-tl", "1", "-tf", "1"],
                               logs / "plan.log", env)
+        seconds += run_command(["axonseg", "write-splits", "--task-dir", raw_task, "--preprocessed",
+                                paths.preprocessed, "--overwrite"], logs / "write-splits.log", env)
         write_marker(tmp, preprocessed=paths.preprocessed / s.task, seconds=seconds)
 
-    steps.run("nnUNet_plan_and_preprocess", markers / "plan.json", plan)
+    steps.run("nnUNet_plan_and_preprocess + axonseg write-splits", markers / "plan.json", plan)
     result_folder = paths.results / "nnUNet" / "3d_fullres" / s.task / f"{s.trainer}__{PLANS}"
 
     def train(tmp: Path) -> None:
@@ -400,9 +413,9 @@ def run_real_demo(workdir: Path, s: RealDemoSettings = RealDemoSettings(),
         "convert.log", "axonseg", "convert", "--voxel-size-um", *s.voxel_size_um, "--quiet", s.volume))
 
     # 11-14. whole-excerpt predictions (resumable: an interrupted one continues) and densities
-    predict_flags = ["--step", s.predict_step, "--tiff-slices", "--quiet"]
-    starter_args = [] if s.starter_model is None else ["--model", starter, "--normalization", "per_patch"]
-    runs = [("starter", starter_args), ("fine-tuned", ["--model", finetuned, "--normalization", "per_patch"])]
+    predict_flags = ["--tiff-slices"]  # defaults otherwise: what a user gets
+    starter_args = [] if s.starter_model is None else ["--model", starter]
+    runs = [("starter", starter_args), ("fine-tuned", ["--model", finetuned])]
     pred_reports = {}
     for name, model_args in runs:
         out = work / f"predict-{name}"

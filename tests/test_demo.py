@@ -16,7 +16,7 @@ SETTINGS = RealDemoSettings()
 EXCERPT_SHAPE = (100, 600, 600)
 
 
-@pytest.mark.parametrize("name, n", [("axon_points", 3), ("artifact_points", 2)])
+@pytest.mark.parametrize("name, n", [("axon_points", 5), ("artifact_points", 2)])
 def test_shipped_points_lie_in_training_rows_inside_the_excerpt(name, n):
     path = getattr(SETTINGS, name)
     assert path.read_text().splitlines()[0] == "z,y,x"

@@ -90,3 +90,20 @@ def test_fine_tune_v2_from_slice_labels_with_nnunets_commands(tmp_path):
     model = load_model(out)
     assert model.config.norm == "batch" and model.config.position_independent
     assert model.normalization.scheme == "tissue_ratio" and model.predict_normalization == "global"
+
+
+def test_validation_cubes_make_fold_0(tmp_path):
+    import pickle
+
+    vols, labs = _cubes(tmp_path)
+    r = _axonseg("sparse-task", "--volumes", vols, "--labels", labs, "--task-id", 973, "--raw-data-base",
+                 tmp_path / "raw", "--validation", "2")
+    assert r.returncode == 0, r.stderr
+    splits = pickle.loads((tmp_path / "raw" / "nnUNet_raw_data" / "Task973_AxonsegSparse" / "splits_final.pkl")
+                          .read_bytes())
+    assert len(splits) == 1 and list(splits[0]["val"]) == ["sparse_2"]
+    assert sorted(splits[0]["train"]) == ["sparse_0", "sparse_1", "sparse_3", "sparse_4"]
+    bad = _axonseg("sparse-task", "--volumes", vols, "--labels", labs, "--task-id", 974, "--raw-data-base",
+                   tmp_path / "raw", "--validation", "9")
+    assert bad.returncode == 1 and "--validation: no cube 9" in bad.stderr
+    assert not (tmp_path / "raw" / "nnUNet_raw_data" / "Task974_AxonsegSparse").exists()

@@ -55,3 +55,10 @@ def keep_slices(labels01: np.ndarray, every: int, offset: int | None = None, axi
 def annotated_fraction(labels: np.ndarray) -> float:
     """Fraction of voxels that are annotated (not 255)."""
     return float(np.mean(np.asarray(labels) != IGNORE_LABEL))
+
+
+def paint_slices_from_labels(labels01: np.ndarray, every: int) -> np.ndarray:
+    """What a user paints in napari on every ``every``-th z-slice of a cube, from a dense 0/1 mask:
+    2 (axon) and 1 (background) on those slices, 0 (not annotated) elsewhere (``paint`` convention)."""
+    sparse = keep_slices(np.asarray(labels01) > 0, every)
+    return np.where(sparse == IGNORE_LABEL, 0, np.where(sparse == 1, 2, 1)).astype(np.uint8)

@@ -23,6 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--task-id", type=int, required=True)
     p.add_argument("--task-name", default="AxonsegSparse")
     p.add_argument("--raw-data-base", type=Path, required=True, help="nnUNet_raw_data_base")
+    p.add_argument("--validation", nargs="+", metavar="ID",
+                   help="cube ids validated in fold 0 (writes splits_final.pkl; install it with axonseg write-splits)")
     p.add_argument("--overwrite", action="store_true", help="replace a task folder axonseg wrote")
     return p
 
@@ -31,7 +33,8 @@ def _run(args: argparse.Namespace) -> int:
     from axonseg.cubes.sparse_task import write_sparse_task
 
     task = write_sparse_task(args.volumes, args.labels, args.raw_data_base, args.task_id, args.task_name,
-                             args.convention, args.slices_every, overwrite=args.overwrite)
+                             args.convention, args.slices_every, overwrite=args.overwrite,
+                             validation=args.validation)
     print(task)
     return 0
 

@@ -29,10 +29,12 @@ def _pairs(volumes: Path, labels: Path) -> list[tuple[str, Path, Path]]:
 
 
 def write_sparse_task(volumes: Path, labels: Path, raw_data_base: Path, task_id: int, task_name: str,
-                      convention: str = "paint", slices_every: int | None = None, overwrite: bool = False) -> Path:
+                      convention: str = "paint", slices_every: int | None = None, overwrite: bool = False,
+                      validation: list[str] | None = None) -> Path:
     """``raw_data_base/nnUNet_raw_data/TaskXXX_name``: tissue_ratio-normalised images, 0/1/255 labels,
     modality ``noNorm``. Built in a hidden folder and renamed; an existing task is replaced only with
-    ``overwrite`` and only if axonseg wrote it."""
+    ``overwrite`` and only if axonseg wrote it. ``validation``: cube ids validated in fold 0 (the
+    rest trains); ``splits_final.pkl`` goes into the task (``axonseg write-splits`` installs it)."""
     task_dir = Path(raw_data_base) / "nnUNet_raw_data" / f"Task{task_id:03d}_{task_name}"
     for src in (Path(volumes), Path(labels)):
         r, t = src.resolve(), task_dir.resolve()
@@ -66,7 +68,10 @@ def write_sparse_task(volumes: Path, labels: Path, raw_data_base: Path, task_id:
         write_json(tmp / "dataset.json", dataset_json(task_dir.name, list(cases), [], modality="noNorm",
                                                       description="sparse annotations (255 = not annotated), "
                                                                   "tissue_ratio-normalised, by axonseg sparse-task"))
-        write_json(tmp / MARKER, {"convention": convention, "slices_every": slices_every, "cases": cases})
+        if validation:
+            _write_validation_split(tmp, list(cases), [f"sparse_{v}" for v in validation])
+        write_json(tmp / MARKER, {"convention": convention, "slices_every": slices_every, "cases": cases,
+                                  "validation": validation})
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -75,3 +80,16 @@ def write_sparse_task(volumes: Path, labels: Path, raw_data_base: Path, task_id:
     task_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp.rename(task_dir)
     return task_dir
+
+
+def _write_validation_split(task: Path, case_ids: list[str], val: list[str]) -> None:
+    from axonseg.cubes.folds import SPLITS_FILE, make_splits, write_splits
+
+    missing = sorted(set(val) - set(case_ids))
+    if missing:
+        raise ValueError(f"--validation: no cube {', '.join(m.removeprefix('sparse_') for m in missing)} "
+                         f"among {', '.join(c.removeprefix('sparse_') for c in case_ids)}")
+    if len(val) >= len(case_ids):
+        raise ValueError("--validation: at least one cube must remain for training")
+    groups = {c: c for c in case_ids}
+    write_splits(task / SPLITS_FILE, make_splits(groups, {c: 0 if c in val else 1 for c in case_ids}, 1))

@@ -2,7 +2,7 @@
 
 Every case is a real light-sheet crop (or camera background, or a constant volume) with exact
 truth: simulated axons rendered into it (``lsfm_sim.render_into_background``; in-plane, along
-z or any direction; radius 0.5-2 voxels; contrast 0.1-3x the local level; anisotropic PSFs),
+z or any direction; radius 0.7-2 voxels; peak contrast 0.3-4x the local level; anisotropic PSFs),
 hard negatives drawn in with label 0 (light-sheet stripes, puncta; see ``hard_negatives``),
 saturation, z-spacing 1.5-3x by resampling, gamma and noise. REAL fibres of the crop are in no
 truth: voxels within 2 voxels of the crop's automatic (tubular) labels get the ignore label
@@ -97,10 +97,12 @@ class TrainingRows:
 def _render(bg: np.ndarray, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     orientation = rng.choice(["inplane", "z", "any"], p=[0.4, 0.2, 0.4])
     centre = centrelines(bg.shape, rng, n, orientation)
-    c = float(np.exp(rng.uniform(np.log(0.1), np.log(3.0))))
-    psf = (rng.uniform(0.8, 3.0), *(rng.uniform(0.5, 1.2),) * 2)
+    # peak contrast 0.3-4x the local level before the PSF (which dims thin tubes further): every
+    # labelled axon is visible; fainter ones would teach the network to guess
+    c = float(np.exp(rng.uniform(np.log(0.3), np.log(4.0))))
+    psf = (rng.uniform(0.8, 2.5), *(rng.uniform(0.5, 1.0),) * 2)
     image, truth = render_into_background(bg, centre, rng, contrast=(0.6 * c, 1.6 * c),
-                                          tube_radius_vox=rng.uniform(0.5, 2.0), psf_sigma_zyx_vox=psf)
+                                          tube_radius_vox=rng.uniform(0.7, 2.0), psf_sigma_zyx_vox=psf)
     return image.astype(np.float32), truth
 
 
