@@ -192,23 +192,28 @@ class TilingChoice:
         return {"mode": self.mode, "halo_vox": self.halo_vox, "reason": self.reason}
 
 
-def model_halo(model) -> tuple[int | None, str]:
-    """The halo a :class:`~axonseg.inference.weights.LoadedModel` declares, or ``None`` and why not.
+def model_halo(model, halo_vox: int | None = None) -> tuple[int | None, str]:
+    """The halo for a :class:`~axonseg.inference.weights.LoadedModel` (``halo_vox`` if given, else the one its
+    ``.pth`` declares), or ``None`` and why halo tiling does not apply.
 
-    A model allows halo tiling when its ``.pth`` says ``position_independent: true`` and gives
-    ``halo_vox`` (an int >= 0), and it is a plain Generic_UNet (the axial net's positional
-    embeddings tie it to its patch)."""
+    A model allows halo tiling when it is a plain Generic_UNet (the axial net's positional embeddings tie
+    it to its patch), position independent (its ``.pth`` says ``position_independent: true``, or its
+    network config has no per-patch statistics: ``norm: batch``) and has a halo (measured ``halo_vox``)."""
     extra = model.extra or {}
+    config_says = getattr(model.config, "position_independent", None)
     if model.config.architecture != "generic_unet":
         return None, f"a {model.config.architecture} depends on its patch (positional embeddings)"
-    if getattr(model.config, "position_independent", None) is False:
+    if config_says is False:
         return None, "its network normalises each patch with the patch's own statistics (InstanceNorm)"
-    if extra.get("position_independent") is not True:
+    if extra.get("position_independent") is not True and config_says is not True:
         return None, "the model does not declare position_independent (per-patch statistics, e.g. InstanceNorm)"
+    if halo_vox is not None:
+        return int(halo_vox), f"the model is position independent; halo {int(halo_vox)} voxels (--halo)"
     h = extra.get("halo_vox")
     if not isinstance(h, int) or isinstance(h, bool) or h < 0:
-        return None, f"the model declares no usable halo_vox (got {h!r}); measure it: axonseg measure-halo"
-    return h, f"the model is position independent with a measured halo of {h} voxels"
+        return None, (f"the model declares no usable halo_vox (got {h!r}); measure it (axonseg measure-halo "
+                      f"MODEL --save OUT.pth) or give --halo")
+    return h, f"the model is position independent; halo {h} voxels (measured, from the model)"
 
 
 def choose_tiling(tiling: str, model, normalization: str = "global", halo_vox: int | None = None,
@@ -222,9 +227,9 @@ def choose_tiling(tiling: str, model, normalization: str = "global", halo_vox: i
         raise ValueError(f"tiling must be one of {', '.join(TILINGS)}, got {tiling!r}")
     if tiling == "lattice":
         return TilingChoice("lattice", None, "--tiling lattice")
-    declared, why = model_halo(model)
+    h, why = model_halo(model, halo_vox)
     problem = None
-    if declared is None:
+    if h is None:
         problem = why
     elif normalization != "global":
         problem = f"normalization {normalization!r} z-scores each patch (halo tiling needs one per volume)"
@@ -234,9 +239,7 @@ def choose_tiling(tiling: str, model, normalization: str = "global", halo_vox: i
         if tiling == "halo":
             raise ValueError(f"{model.source}: --tiling halo is not possible: {problem}")
         return TilingChoice("lattice", None, f"auto: {problem}")
-    h = declared if halo_vox is None else int(halo_vox)
-    src = "the model's" if halo_vox is None else "--halo"
-    return TilingChoice("halo", h, f"{tiling}: {why}; halo {h} voxels ({src})")
+    return TilingChoice("halo", h, f"{tiling}: {why}")
 
 
 def check_halo_network(net: torch.nn.Module, source: str) -> None:

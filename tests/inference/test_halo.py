@@ -117,11 +117,13 @@ def test_per_patch_layers_are_found():
 
 
 class _Model:
-    def __init__(self, extra, architecture="generic_unet"):
+    def __init__(self, extra, architecture="generic_unet", position_independent=None):
         from types import SimpleNamespace
 
         self.extra, self.source = extra, "m.pth"
         self.config = SimpleNamespace(architecture=architecture)
+        if position_independent is not None:
+            self.config.position_independent = position_independent
 
 
 def test_choose_tiling():
@@ -133,7 +135,11 @@ def test_choose_tiling():
     assert choose_tiling("lattice", v2).mode == "lattice"
     assert choose_tiling("auto", v2, normalization="per_patch").mode == "lattice"
     assert choose_tiling("auto", v2, scout=True).mode == "lattice"
-    assert choose_tiling("auto", _Model({"position_independent": True})).mode == "lattice"
+    assert choose_tiling("auto", _Model({"position_independent": True})).mode == "lattice"  # no halo measured
+    assert choose_tiling("auto", _Model({"position_independent": True}), halo_vox=16).halo_vox == 16
+    assert choose_tiling("auto", _Model({}, position_independent=True), halo_vox=16).mode == "halo"  # norm: batch
+    assert choose_tiling("auto", _Model(v2.extra, position_independent=False)).mode == "lattice"  # InstanceNorm
+    assert choose_tiling("auto", v1, halo_vox=16).mode == "lattice"
     assert choose_tiling("auto", _Model(v2.extra, "axial_unet")).mode == "lattice"
     with pytest.raises(ValueError, match="m.pth: --tiling halo is not possible.*position_independent"):
         choose_tiling("halo", v1)

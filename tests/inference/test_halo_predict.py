@@ -77,13 +77,18 @@ def test_tiles_outside_the_tissue_are_zero_and_not_run(tmp_path, bn_model):
     assert np.abs(got[computed] - want[computed]).max() <= 0.5 / 255 + 1e-6
 
 
-def test_auto_keeps_the_lattice_for_a_model_without_the_declaration(tmp_path, monkeypatch):
+def test_auto_keeps_the_lattice_without_a_measured_halo_and_halo_given_tiles(tmp_path, monkeypatch):
     model = write_bn_model(tmp_path / "bn.pth", monkeypatch, pools=2)  # BatchNorm, but no halo_vox declared
     src = make_input(tmp_path / "in.zarr", (16, 20, 20), seed=5)
     predict_whole_brain(src, model, tmp_path / "out", _settings(chunk_shape_vox=(8, 8, 8)), progress=False)
     t = json.loads((tmp_path / "out" / "run.json").read_text())["tiling"]
-    assert t["mode"] == "lattice" and "position_independent" in t["reason"]
+    assert t["mode"] == "lattice" and "halo_vox" in t["reason"]
     assert t["patch_voxels_per_output_voxel"] > 1
+    predict_whole_brain(src, model, tmp_path / "out2", _settings(chunk_shape_vox=(8, 8, 8), halo_vox=HALO),
+                        progress=False)
+    t = json.loads((tmp_path / "out2" / "run.json").read_text())["tiling"]
+    assert t["mode"] == "halo" and t["halo_vox"] == HALO and "--halo" in t["reason"]
+    assert np.abs(_prob(tmp_path / "out2") - _oracle(src, tmp_path / "out2")).max() <= 0.5 / 255 + 1e-6
 
 
 def test_tiling_halo_with_an_instance_norm_model_fails_before_any_output(tmp_path):
