@@ -30,9 +30,9 @@ from axonseg.inference.lattice import PatchLattice, build_lattice, gaussian_impo
 from axonseg.inference.normalization import NormalizationParams, per_patch_zscore
 from axonseg.inference.ownership import PatchOwnership
 from axonseg.inference.settings import PredictSettings
+from axonseg.inference.spills import drop_spills, read_spill, write_spills
 from axonseg.inference.state import OutputLayout, log_write, mark_done
 from axonseg.inference.stitch import read_padded_region
-from axonseg.io.files import load_npy, save_npy
 
 logger = logging.getLogger(__name__)
 
@@ -268,21 +268,34 @@ def _weight(job: PredictJob) -> np.ndarray:
     return gaussian_importance_map(p) if job.lattice.num_patches > 1 else np.ones(p, np.float32)
 
 
-def _spill_path(job: PredictJob, src: int, dst: int, empty: bool) -> Path:
-    return job.layout.spill_dir / f"{src:07d}-{dst:07d}.{'zero' if empty else 'npy'}"
-
-
-def _read_spill(job: PredictJob, src: int, dst: int, shape: tuple[int, ...]) -> np.ndarray | None:
-    full, zero = _spill_path(job, src, dst, False), _spill_path(job, src, dst, True)
-    if full.exists():
-        arr = load_npy(full)
-        if arr.shape != shape:
-            raise RuntimeError(f"{full}: spill has shape {arr.shape}, expected {shape}")
-        return arr
-    if zero.exists():
+def _recompute_spill(job: PredictJob, src: int, dst: int) -> np.ndarray | None:
+    """Block ``src``'s spill into block ``dst``, from ``src``'s own patches (what it handed on: the
+    spills ``src`` received fall in its own write region, never in ``dst``'s)."""
+    acc = job.ownership.accumulator(src)
+    num = _own_sums(job, src, load_block(job, src), lambda n: None)
+    if num is None:
         return None
-    raise RuntimeError(f"{job.out_dir}: block {dst} needs the spill of block {src}, which is missing "
-                       f"(block {src} not done?)")
+    piece = num[acc.intersect(job.blocks[dst].write).relative_to(acc).to_slices()]
+    return np.ascontiguousarray(piece) if piece.any() else None
+
+
+def _own_sums(job: PredictJob, index: int, loaded: dict[str, Any],
+              progress: Callable[[int], None]) -> np.ndarray | None:
+    """Gaussian-weighted sums of block ``index``'s own patches over its accumulator (None: no patch)."""
+    acc = job.ownership.accumulator(index)
+    positions, reused = loaded["positions"], loaded.get("reused", {})
+    if not positions and not reused:
+        return None
+    num = np.zeros(acc.shape, np.float32)
+    w, p = _weight(job), job.lattice.patch_size_zyx
+    outputs = itertools.chain(run_patches(job, loaded, progress), reused.items())
+    for pos, yi in outputs:
+        lo = [pa - pb for pa, (pb, _) in zip(pos, job.lattice.pad_zyx)]
+        patch = Region(lo, [a + q for a, q in zip(lo, p)])
+        part = patch.intersect(acc)
+        src = part.relative_to(patch).to_slices()
+        num[part.relative_to(acc).to_slices()] += yi[src].astype(np.float32, copy=False) * w[src]
+    return num
 
 
 def compute_block(job: PredictJob, index: int, loaded: dict[str, Any],
@@ -293,20 +306,12 @@ def compute_block(job: PredictJob, index: int, loaded: dict[str, Any],
     block, acc = job.blocks[index], own.accumulator(index)
     s = job.settings
     positions, reused = loaded["positions"], loaded.get("reused", {})
-    num = np.zeros(acc.shape, np.float32) if positions or reused else None
-    if num is not None:
-        w, p = _weight(job), job.lattice.patch_size_zyx
-        outputs = itertools.chain(run_patches(job, loaded, progress), reused.items())
-        for pos, yi in outputs:
-            lo = [pa - pb for pa, (pb, _) in zip(pos, job.lattice.pad_zyx)]
-            patch = Region(lo, [a + q for a, q in zip(lo, p)])
-            part = patch.intersect(acc)
-            src = part.relative_to(patch).to_slices()
-            num[part.relative_to(acc).to_slices()] += yi[src].astype(np.float32, copy=False) * w[src]
+    num = _own_sums(job, index, loaded, progress)
     incoming = []
     for src_index in own.sources(index):
         part = own.accumulator(src_index).intersect(block.write)
-        arr = _read_spill(job, src_index, index, part.shape)
+        arr = read_spill(job.layout, src_index, index, part.shape, is_done(job, src_index),
+                         functools.partial(_recompute_spill, job, src_index, index))
         if arr is not None:
             incoming.append((part, arr))
     if num is None and incoming:
@@ -336,10 +341,6 @@ def compute_block(job: PredictJob, index: int, loaded: dict[str, Any],
 def _overlapping_volume_starts(job: PredictJob, region: Region) -> tuple[tuple[int, ...], ...]:
     starts = job.ownership.overlapping_starts(region)
     return tuple(tuple(s - pb for s in st) for st, (pb, _) in zip(starts, job.lattice.pad_zyx))
-
-
-def _save_atomic(path: Path, arr: np.ndarray | None) -> None:
-    save_npy(path, arr)
 
 
 def _write_unit(job: PredictJob, array: Path) -> tuple[int, ...]:
@@ -379,17 +380,13 @@ def store_block(job: PredictJob, index: int, computed: dict[str, Any]) -> BlockR
             write_region(layout.mask, block.write_slices, computed["mask"])
     elif threshold is not None and threshold <= 0:  # probability 0 >= threshold
         write_region(layout.mask, block.write_slices, np.full(block.shape_zyx, 255, np.uint8))
-    layout.spill_dir.mkdir(exist_ok=True)
-    for t, arr in computed["spills"].items():
-        _save_atomic(_spill_path(job, index, t, arr is None), arr)
+    write_spills(layout, index, computed["spills"])
     log_write(layout, index)
     seconds = time.perf_counter() - computed["t0"]
     mark_done(layout, index, {"voxels": block.num_voxels, "patches": computed["patches"],
                               "patches_reused": computed["reused"], "patches_skipped": computed["skipped"], "seconds": round(seconds, 3),
                               "pid": os.getpid(), "unwritten_units": _unwritten_units(job, block, computed)})
-    for src in job.ownership.sources(index):
-        for empty in (False, True):
-            _spill_path(job, src, index, empty).unlink(missing_ok=True)
+    drop_spills(layout, job.ownership.sources(index), index)
     return BlockResult(index, block.num_voxels, computed["patches"], computed["skipped"], seconds)
 
 

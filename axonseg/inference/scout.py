@@ -18,6 +18,7 @@ there either; how much this changes the mask is measured (README, Speed) and
 from __future__ import annotations
 
 import functools
+import shutil
 from pathlib import Path
 from typing import Any, Callable
 
@@ -164,6 +165,8 @@ def run_pass(job, voxel_size_um, progress: bool = True) -> dict:
         finally:
             bar.close()
         found = assemble(job)
+        if map_path(job).exists():  # ours, unfinished (no map.done) or from a finished run resumed again
+            shutil.rmtree(map_path(job))
         create_ome_zarr(map_path(job), found.shape, (64, 64, 64), np.uint8, [v * SCOUT_CELL for v in voxel_size_um],
                         1, name="scout", description=f"highest scout-patch probability x 255 (rounded up) per "
                                                      f"{SCOUT_CELL}^3 voxels")
