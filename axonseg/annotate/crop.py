@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -122,7 +121,7 @@ def crop_cubes_to_folder(volume_path: str | Path, points_path: str | Path, out_d
     from axonseg.annotate.points import PointsError, read_points
     from axonseg.io import open_volume, write_tiff
 
-    from axonseg.io.atomic import check_apart, check_replace_files
+    from axonseg.io.atomic import check_apart, check_replace_files, staging_folder
     from axonseg.io.tiff import is_axonseg_tiff
 
     out_dir = Path(out_dir)
@@ -159,9 +158,9 @@ def crop_cubes_to_folder(volume_path: str | Path, points_path: str | Path, out_d
             "refusing to crop (nothing written; padding, if asked for, only fills cubes whose "
             "centre is inside the volume):\n  " + "\n  ".join(errors)
         )
-    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".crop-cubes-") as tmp:
+    # .cubes.partial-* under a lock: a killed run's staging folder is removed by the next one
+    with staging_folder(out_dir, "cubes") as tmp:
         staged = []
         for target, point in jobs:
             cube = crop_cube(volume, point, size_zyx, pad_mode=pad_mode)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -52,7 +51,7 @@ def _map_folder(in_dir: Path, out_dir: Path, fn: Callable[[np.ndarray, Path], np
     from axonseg.io import read_tiff, write_tiff
     from axonseg.io.tiff import tiff_voxel_size_um
 
-    from axonseg.io.atomic import check_apart, check_replace_files
+    from axonseg.io.atomic import check_apart, check_replace_files, staging_folder
     from axonseg.io.tiff import is_axonseg_tiff
 
     in_dir, out_dir = Path(in_dir), Path(out_dir)
@@ -62,9 +61,9 @@ def _map_folder(in_dir: Path, out_dir: Path, fn: Callable[[np.ndarray, Path], np
     check_apart([out_dir], [in_dir])
     targets = {i: out_dir / f"label-{i}.tiff" for i in cubes}
     check_replace_files(list(targets.values()), overwrite, is_axonseg_tiff)
-    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".labels-") as tmp:
+    # .labels.partial-* under a lock: a killed run's staging folder is removed by the next one
+    with staging_folder(out_dir, "labels") as tmp:
         for i, path in cubes.items():
             cube = read_tiff(path)
             if cube.ndim != 3:

@@ -11,14 +11,14 @@ Each cube is one job with its own random generator seeded by ``(seed, kind, cube
 the task is byte-identical for a given seed whatever the number of workers. Jobs run in
 parallel processes and write their cases straight to disk (memory is bounded by a few cubes
 per worker). The task is built in a hidden temporary folder beside its final place and moved
-there at the end; on any error the temporary folder is removed.
+there at the end; on any error the temporary folder is removed. After a kill (SIGKILL, SIGTERM)
+the workers end with their parent, and the next run removes the folder left behind
+(:func:`~axonseg.io.atomic.staged_folder`).
 """
 from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -34,7 +34,8 @@ from axonseg.cubes.histogram import match_histogram
 from axonseg.cubes.inputs import CreateDataError, Inputs, gather_inputs
 from axonseg.cubes.settings import CreateDataSettings
 from axonseg.cubes.task_writer import dataset_json, write_case, write_json
-from axonseg.io.atomic import make_staging_dir
+from axonseg.engine.parent_watch import exit_with_parent
+from axonseg.io.atomic import staged_folder
 
 logger = logging.getLogger(__name__)
 
@@ -181,6 +182,30 @@ def _final_paths(settings: CreateDataSettings) -> tuple[Path, Path]:
     return raw_root, final
 
 
+def _run_jobs(jobs: list[Job], settings: CreateDataSettings, inputs: Inputs, tmp: Path, bar) -> dict[str, dict]:
+    """Run every job (in ``num_workers`` spawned processes, which end if this process is killed)."""
+    records: dict[str, dict] = {}
+    if settings.num_workers == 1:
+        for k, job in enumerate(jobs):
+            records.update(run_job(job, settings, inputs, tmp, preview=settings.preview and k == 0))
+            bar.update(len(job.case_ids))
+        return records
+    # spawn, not fork: a parent that has started OpenMP threads (torch imported, e.g. by a
+    # training script) deadlocks forked workers
+    with ProcessPoolExecutor(max_workers=settings.num_workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
+        futures = {pool.submit(run_job, job, settings, inputs, tmp, settings.preview and k == 0): job
+                   for k, job in enumerate(jobs)}
+        try:
+            for future in as_completed(futures):
+                records.update(future.result())
+                bar.update(len(futures[future].case_ids))
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)  # then the staging folder is removed
+            raise
+    return records
+
+
 def create_data(settings: CreateDataSettings, progress: bool = True) -> Path:
     """Build the task; return its folder ``<raw_data_base>/nnUNet_raw_data/Task<id>_<name>``.
 
@@ -192,7 +217,7 @@ def create_data(settings: CreateDataSettings, progress: bool = True) -> Path:
     """
     from tqdm import tqdm
 
-    raw_root, final = _final_paths(settings)
+    _, final = _final_paths(settings)
     inputs = gather_inputs(settings)
     jobs = plan_jobs(settings, inputs)
     train_jobs = [j for j in jobs if j.kind != "test"]
@@ -202,32 +227,14 @@ def create_data(settings: CreateDataSettings, progress: bool = True) -> Path:
                             kinds={j.group: j.kind for j in train_jobs})
     except ValueError as err:
         raise CreateDataError(str(err)) from None
-    raw_root.mkdir(parents=True, exist_ok=True)
-    tmp = make_staging_dir(raw_root, f".{final.name}.partial-")
-    try:
+    inputs_paths = [settings.folder(k) for k in INPUT_FOLDERS] + [settings.test_volumes_dir]
+    # the task is built in .<Task>.partial-* under a lock; a killed run's leftovers are removed first
+    with staged_folder(final, settings.overwrite, inputs_paths, is_ours=is_created_task) as tmp:
         for sub in ("imagesTr", "labelsTr") + (("imagesTs",) if inputs.tests else ()):
             (tmp / sub).mkdir()
-        records: dict[str, dict] = {}
         total = sum(len(j.case_ids) for j in jobs)
         with tqdm(total=total, unit="case", desc=final.name, disable=not progress) as bar:
-            if settings.num_workers == 1:
-                for k, job in enumerate(jobs):
-                    records.update(run_job(job, settings, inputs, tmp, preview=settings.preview and k == 0))
-                    bar.update(len(job.case_ids))
-            else:
-                # spawn, not fork: a parent that has started OpenMP threads (torch imported,
-                # e.g. by a training script) deadlocks forked workers
-                with ProcessPoolExecutor(max_workers=settings.num_workers,
-                                         mp_context=multiprocessing.get_context("spawn")) as pool:
-                    futures = {pool.submit(run_job, job, settings, inputs, tmp,
-                                           settings.preview and k == 0): job for k, job in enumerate(jobs)}
-                    try:
-                        for future in as_completed(futures):
-                            records.update(future.result())
-                            bar.update(len(futures[future].case_ids))
-                    except BaseException:
-                        pool.shutdown(wait=True, cancel_futures=True)  # then remove tmp below
-                        raise
+            records = _run_jobs(jobs, settings, inputs, tmp, bar)
         records = dict(sorted(records.items()))
         case_groups = {c: r["group"] for c, r in records.items()}
         for case_id, record in records.items():
@@ -239,16 +246,6 @@ def create_data(settings: CreateDataSettings, progress: bool = True) -> Path:
         write_json(tmp / "cases.json", records)
         recorded = {k: v for k, v in settings.to_dict().items() if k not in _NOT_RECORDED}
         write_json(tmp / "create_data_settings.json", recorded)
-        if final.exists():
-            old = Path(tempfile.mkdtemp(dir=raw_root, prefix=f".{final.name}.old-"))
-            os.replace(final, old / final.name)
-            os.replace(tmp, final)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     if settings.preprocessed_base is not None:
         from axonseg.cubes.folds import install_splits
 

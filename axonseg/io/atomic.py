@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -27,6 +28,8 @@ from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence
 
 from axonseg.errors import AxonsegError
+
+logger = logging.getLogger(__name__)
 
 
 _UMASK_LOCK = threading.Lock()
@@ -180,28 +183,65 @@ def write_json_atomic(path: str | Path, data: Any, indent: int | None = 2) -> Pa
     return write_text_atomic(path, json.dumps(data, indent=indent, allow_nan=False) + "\n")
 
 
+def remove_leftovers(parent: Path, name: str) -> None:
+    """Clean up after a killed run that staged ``parent/name`` (call holding the lock of ``name``).
+
+    Its ``.NAME.partial-*`` folders are removed; a ``.NAME.old-*`` folder (killed while swapping
+    the old output for the new one) gives the old output back when ``NAME`` is missing, then goes.
+    """
+    parent = Path(parent)
+    for tmp in sorted(parent.glob(f".{name}.partial-*")):
+        if tmp.is_dir() and not tmp.is_symlink():
+            logger.warning("%s: removing the staging folder of an interrupted run", tmp)
+            shutil.rmtree(tmp)
+    for old in sorted(parent.glob(f".{name}.old-*")):
+        if not old.is_dir() or old.is_symlink():
+            continue
+        kept = old / name
+        if kept.exists() and not (parent / name).exists():
+            logger.warning("%s: an interrupted run had moved it aside; putting it back", parent / name)
+            os.replace(kept, parent / name)
+        shutil.rmtree(old)
+
+
+@contextlib.contextmanager
+def staging_folder(parent: str | Path, name: str) -> Iterator[Path]:
+    """A hidden ``parent/.NAME.partial-*`` folder for files that are moved out of it one by one.
+
+    Held under a lock (``parent/.NAME.lock``): the leftovers of a killed run are removed first
+    (:func:`remove_leftovers`), and the folder is removed when the block ends, whatever happens.
+    """
+    from axonseg.io.lock import FolderLock
+
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    with FolderLock(parent, name=f".{name}.lock"):
+        remove_leftovers(parent, name)
+        tmp = make_staging_dir(parent, f".{name}.partial-")
+        try:
+            yield tmp
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def staged_folder(dst: str | Path, overwrite: bool = False, inputs: Sequence[str | Path] = (),
                   is_ours: Callable[[Path], bool] | None = None) -> Iterator[Path]:
     """Yield an empty hidden folder beside ``dst``; it becomes ``dst`` when the block succeeds.
 
     The target is checked first (:func:`check_replace_target`). An existing ``dst`` is moved
-    aside, the new folder moved in, then the old one removed: a crash in between leaves
-    either the old or the new output (plus a hidden ``.NAME.old-*`` folder), never neither.
+    aside, the new folder moved in, then the old one removed. A run killed meanwhile leaves hidden
+    ``.NAME.partial-*`` / ``.NAME.old-*`` folders: the next run (one at a time: a lock) removes
+    them, putting an output it finds moved aside back first (:func:`remove_leftovers`).
     """
     dst = Path(dst)
     check_replace_target(dst, inputs, overwrite, is_ours, folder=True)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = make_staging_dir(dst.parent, f".{dst.name}.partial-")
-    try:
+    with staging_folder(dst.parent, dst.name) as tmp:
         yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if dst.exists():
-        old = Path(tempfile.mkdtemp(dir=dst.parent, prefix=f".{dst.name}.old-"))
-        os.replace(dst, old / dst.name)
-        os.replace(tmp, dst)
-        shutil.rmtree(old)
-    else:
-        os.replace(tmp, dst)
+        if dst.exists():
+            old = Path(tempfile.mkdtemp(dir=dst.parent, prefix=f".{dst.name}.old-"))
+            os.replace(dst, old / dst.name)
+            os.replace(tmp, dst)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, dst)
