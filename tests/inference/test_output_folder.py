@@ -61,3 +61,20 @@ def test_the_output_is_not_inside_the_model_folder(tmp_path):
     model.mkdir()
     with pytest.raises(Exception, match="inside the input"):
         check_output(OutputLayout(model / "pred"), {}, tmp_path / "in.zarr", overwrite=False, inputs=(model,))
+
+
+def test_every_name_a_full_prediction_writes_is_known(tmp_path):
+    """Anything predict writes that OUTPUT_NAMES misses would make --overwrite refuse our own folder."""
+    from axonseg.inference import PredictSettings, predict_whole_brain
+    from axonseg.inference.state import OUTPUT_NAMES, foreign_entries
+    from tests.inference.helpers import write_model
+    from tests.inference.test_pipeline import make_input
+
+    layout = OutputLayout(tmp_path / "out")
+    props = [a for a in dir(OutputLayout) if isinstance(getattr(OutputLayout, a), property) and a != "mask"]
+    assert {getattr(layout, a).relative_to(layout.root).parts[0] for a in props} <= OUTPUT_NAMES
+    model = write_model(tmp_path / "m.pth", patch=(16, 16, 16), pools=2)
+    settings = PredictSettings(chunk_shape_vox=(16, 16, 16), block_shape_vox=(16, 32, 32), num_threads=1,
+                               preview=True, write_tiff_slices=True, mask_threshold=0.5)
+    predict_whole_brain(make_input(tmp_path / "in.zarr", (16, 32, 32)), model, layout.root, settings, progress=False)
+    assert foreign_entries(layout) == []
