@@ -36,7 +36,8 @@ demo: setup
 test: setup
 	$(PY) -m pytest -q tests
 
-# Reproduce the shipped starter model (needs ../shared/data/dlmbmap; ~1.5-2 h on 2 CPU cores).
+# Reproduce the shipped starter model v2 (needs ../shared/data/dlmbmap; ~1 h on 2 idle CPU cores).
+# v1: .venv/bin/python scripts/train_starter_model_v1.py --workdir starter_v1_work
 starter-model: setup
 	$(PY) scripts/train_starter_model.py --workdir starter_work
 

@@ -31,7 +31,7 @@ from bench_quality import FRANGI_SIGMAS, OTSU_GRID, _remove_small, frangi_respon
 from axonseg.analysis.metrics import score  # noqa: E402
 from axonseg.io import open_volume, write_tiff  # noqa: E402
 
-FRANGI_THRESHOLDS = (96.0, 97.0, 98.0, 98.5, 99.0, 99.3, 99.6)
+FRANGI_THRESHOLDS = (90.0, 93.0, 95.0, 96.0, 97.0, 98.0, 98.5, 99.0, 99.3, 99.6)
 
 
 def model_probability(model: Path, image: np.ndarray, work: Path, name: str) -> np.ndarray:

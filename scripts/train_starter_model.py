@@ -84,8 +84,15 @@ def main(argv: list[str] | None = None) -> int:
     if stage("export", exported.exists(), lambda: run("axonseg", "save-models", result, exported, "--fold", 0,
                                                       "--checkpoint", "final", log="export.log")):
         return 0
-    if stage("halo", with_halo.exists(), lambda: run("axonseg", "measure-halo", exported, "--input", args.data,
-                                                     "--save", with_halo, log="halo.log")):
+    def halo() -> None:  # measured on the training rows only (rows y >= 300 stay unseen)
+        from axonseg.io import write_tiff
+        from axonseg.starter import HELD_OUT_FROM_ROW
+
+        rows = work / "training_rows.tiff"
+        write_tiff(rows, volume()[:, :HELD_OUT_FROM_ROW])
+        run("axonseg", "measure-halo", exported, "--input", rows, "--save", with_halo, log="halo.log")
+
+    if stage("halo", with_halo.exists(), halo):
         return 0
 
     def calibrate() -> None:
