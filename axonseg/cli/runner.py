@@ -55,8 +55,8 @@ def _sigterm_as_interrupt():
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    finally:  # a handler installed from C reads as None: the default is the best Python can restore
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def _configure_logging() -> None:
