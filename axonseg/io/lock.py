@@ -89,7 +89,14 @@ class FolderLock:
         except FileNotFoundError:
             return None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # one taker at a time; released when fd closes
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)  # one taker at a time; released when fd closes
+            except OSError as exc:  # e.g. Lustre mounted without -o flock: no safe takeover
+                if exc.errno not in (errno.ENOLCK, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
+                    raise
+                raise LockError(f"{self.folder}: the lock file {self.path} may be stale, but this file system "
+                                f"has no flock ({exc.strerror}) to take it over safely; delete it if the run "
+                                "that wrote it is gone") from None
             try:
                 current = os.stat(self.path)
             except FileNotFoundError:

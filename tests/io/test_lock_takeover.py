@@ -76,3 +76,16 @@ def test_a_stale_lock_is_taken_over_and_released(tmp_path):
     with FolderLock(tmp_path) as lock:
         assert lock.held and json.loads((tmp_path / ".axonseg.lock").read_text())["pid"] != 1
     assert not (tmp_path / ".axonseg.lock").exists()
+
+
+def test_without_flock_a_stale_lock_is_refused_not_taken(tmp_path, monkeypatch):
+    import errno
+
+    def no_flock(fd, op):
+        raise OSError(errno.ENOSYS, "Function not implemented")
+
+    monkeypatch.setattr(lock_module.fcntl, "flock", no_flock)
+    (tmp_path / ".axonseg.lock").write_text(json.dumps({"pid": _dead_pid(), "host": socket.gethostname()}))
+    with pytest.raises(LockError, match="no flock"):
+        FolderLock(tmp_path).acquire()
+    assert (tmp_path / ".axonseg.lock").exists()
