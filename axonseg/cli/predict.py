@@ -16,7 +16,7 @@ from axonseg.errors import UsageError
 _FLAGS = {
     "--step": ("step_fraction", {"type": float, "help": "lattice step as a fraction of the patch (0.5)"}),
     "--batch-size": ("batch_size", {"type": int}),
-    "--device": ("device", {"help": "cpu | cuda | cuda:N"}),
+    "--device": ("device", {"help": "auto (default: cuda when torch sees a GPU, else cpu) | cpu | cuda | cuda:N"}),
     "--threads": ("num_threads", {"type": int, "help": "torch threads per worker (0: automatic)"}),
     "--tta": ("mirror_tta", {"action": argparse.BooleanOptionalAction, "help": "8-fold mirror TTA"}),
     "--normalization": ("normalization", {"choices": ["global", "per_patch"]}),

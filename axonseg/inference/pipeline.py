@@ -261,6 +261,9 @@ def predict_whole_brain(input_path: str | Path, model_path: str | Path, out_dir:
     t0 = time.perf_counter()
     input_path, out_dir = Path(input_path), Path(out_dir)
     layout = state.OutputLayout(out_dir)
+    from axonseg.inference.predictor import resolve_auto_device
+
+    settings = settings.replace(device=resolve_auto_device(settings.device))  # once: every block, run.json
     model = load_model(model_path, fold=settings.fold, checkpoint=settings.checkpoint,
                        patch_size_zyx=settings.legacy_patch_size_vox)
     build_loaded_network(model)  # strict weight check before any output is created

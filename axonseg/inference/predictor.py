@@ -24,6 +24,25 @@ def resolve_device(device: str) -> torch.device:
     return dev
 
 
+def resolve_auto_device(device: str, log: bool = True) -> str:
+    """``auto`` -> ``cuda`` when torch sees a CUDA GPU, else ``cpu``; other names are returned as given.
+
+    Called once per run (``predict_whole_brain``), which logs the device that runs the network.
+    """
+    chosen = device
+    if device == "auto":
+        chosen = "cuda" if torch.cuda.is_available() else "cpu"
+    if log:
+        if chosen.startswith("cuda"):
+            index = torch.device(chosen).index or 0
+            logger.info("device %s: %s%s", chosen, torch.cuda.get_device_name(index),
+                        " (--device auto found a GPU; --device cpu to override)" if device == "auto" else "")
+        else:
+            logger.info("device cpu%s: expect hours for a whole brain where a GPU takes minutes (README, GPU)",
+                        " (--device auto: torch sees no CUDA GPU)" if device == "auto" else "")
+    return chosen
+
+
 class PatchPredictor:
     """``predictor(batch) -> softmax probabilities``, numpy ``(n, C, z, y, x)`` in and out.
 

@@ -21,7 +21,8 @@ class PredictSettings(SettingsBase):
     batch_size
         Patches per network call.
     device
-        ``cpu`` or ``cuda`` (``cuda:N`` for one GPU).
+        ``auto`` (default: ``cuda`` when torch sees a CUDA GPU, else ``cpu``; resolved once per run,
+        which logs the device), ``cpu`` or ``cuda`` (``cuda:N`` for one GPU).
     num_threads
         torch threads per worker; 0: all cores for the serial runner, cores / workers for Dask.
     mirror_tta
@@ -111,7 +112,7 @@ class PredictSettings(SettingsBase):
 
     step_fraction: float = 0.5
     batch_size: int = 2
-    device: str = "cpu"
+    device: str = "auto"
     num_threads: int = 0
     mirror_tta: bool = False
     normalization: str | None = None
@@ -158,7 +159,9 @@ class PredictSettings(SettingsBase):
 
     def resolved_runtime(self) -> str:
         """The runtime that runs the network: ``runtime`` with ``auto`` resolved for ``device``."""
-        return resolve_runtime(self.runtime, self.device, log=False)
+        from axonseg.inference.predictor import resolve_auto_device
+
+        return resolve_runtime(self.runtime, resolve_auto_device(self.device, log=False), log=False)
 
     def __post_init__(self):
         for name in _TUPLES:
@@ -171,13 +174,14 @@ class PredictSettings(SettingsBase):
             raise ValueError(f"normalization must be 'global' or 'per_patch', got {self.normalization!r}")
         if self.runner not in ("serial", "dask"):
             raise ValueError(f"runner must be 'serial' or 'dask', got {self.runner!r}")
-        if not (self.device == "cpu" or self.device.startswith("cuda")):
-            raise ValueError(f"device must be 'cpu' or 'cuda[:N]', got {self.device!r}")
+        if not (self.device in ("auto", "cpu") or self.device.startswith("cuda")):
+            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {self.device!r}")
         if self.mask_threshold is not None and not 0 <= self.mask_threshold <= 1:
             raise ValueError(f"mask_threshold is a probability in [0, 1], got {self.mask_threshold}")
         if self.batch_size < 1 or self.dask_workers < 1 or self.pyramid_max_levels < 1:
             raise ValueError("batch_size, dask_workers and pyramid_max_levels must be >= 1")
-        check_runtime_settings(self.runtime, self.device, self.autocast)
+        if self.device != "auto":  # checked again once predict resolves it
+            check_runtime_settings(self.runtime, self.device, self.autocast)
         if self.checkpoint not in ("final", "best", "latest"):
             raise ValueError(f"checkpoint must be final, best or latest, got {self.checkpoint!r}")
         for name in ("chunk_shape_vox", "block_shape_vox", "shard_shape_vox", "legacy_patch_size_vox"):
