@@ -62,7 +62,8 @@ def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySe
                 allow_incomplete: bool = False) -> dict:
     """Compute density maps of ``input_path`` into the new folder ``out_dir``; returns a summary.
 
-    ``fmt`` chooses the OME-Zarr flavour (NGFF 0.5 on zarr v3 by default, 0.4 on zarr v2).
+    ``fmt`` chooses the OME-Zarr flavour (NGFF 0.5 on zarr v3, 0.4 on zarr v2); ``None``: the
+    input's NGFF version (a prediction's), 0.5 for an input that is not an OME-Zarr image.
     ``atlas_path`` is an annotation (region ids) on the input's voxel grid; with
     ``brainglobe_atlas`` (a local BrainGlobe atlas folder, the atlas the annotation comes
     from) ``regions.csv`` names regions with the atlas's names and acronyms and
@@ -74,10 +75,10 @@ def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySe
     from axonseg.io.atomic import check_apart
     from axonseg.io.brainglobe_atlas import load_brainglobe_atlas
     from axonseg.io import open_region_reader, write_tiff
-    from axonseg.io.ome_zarr import (ZarrFormat, cell_grid_transforms, create_ome_zarr, level0_origin_um,
-                                     open_level)
+    from axonseg.io.ome_zarr import (ZarrFormat, cell_grid_transforms, create_ome_zarr, image_ngff_version,
+                                     level0_origin_um, open_level)
 
-    fmt = fmt or ZarrFormat()
+    fmt = fmt or ZarrFormat(image_ngff_version(input_path) or "0.5")
 
     out_dir = Path(out_dir)
     check_apart([out_dir], [input_path, atlas_path, names_csv, brainglobe_atlas])

@@ -28,8 +28,9 @@ def _parser() -> argparse.ArgumentParser:
                         "comes from: regions.csv gets its names and acronyms, regions_hierarchy.csv its parents")
     p.add_argument("--allow-incomplete", action="store_true",
                    help="analyse a prediction that has not finished (warns: unwritten blocks read as 0)")
-    p.add_argument("--ngff", choices=["0.4", "0.5"], default="0.5",
-                   help="OME-Zarr version of the maps: 0.5 on zarr v3 (default), 0.4 on zarr v2 (Fiji, MoBIE)")
+    p.add_argument("--ngff", choices=["0.4", "0.5"],
+                   help="OME-Zarr version of the maps: 0.5 on zarr v3, 0.4 on zarr v2 (Fiji, MoBIE); "
+                        "default: the input prediction's version (0.5 for other inputs)")
     p.add_argument("--runner", choices=["serial", "dask"], help="serial (default) or dask")
     p.add_argument("--scheduler", help="Dask scheduler address (default: a local cluster)")
     p.add_argument("--workers", type=int, help="local Dask workers (default 2)")
@@ -50,7 +51,7 @@ def _run(args: argparse.Namespace) -> int:
     from axonseg.io.ome_zarr import ZarrFormat
 
     summary = run_density(args.input, args.out, settings, args.atlas, args.region_names,
-                          fmt=ZarrFormat(args.ngff), brainglobe_atlas=args.brainglobe_atlas,
+                          fmt=ZarrFormat(args.ngff) if args.ngff else None, brainglobe_atlas=args.brainglobe_atlas,
                           allow_incomplete=args.allow_incomplete)
     print(f"{args.out}: grid {summary['grid_shape']} of {summary['cell_size_um']} µm cells, "
           f"total skeleton length {summary['total_length_um'] / 1000:.1f} mm")

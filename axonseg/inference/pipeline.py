@@ -158,23 +158,22 @@ def _preview(layout: state.OutputLayout, arr, prob, voxel_size_um, input_name: s
 
 
 def _tissue(reader, info, settings: PredictSettings, layout: state.OutputLayout, voxel,
-            need_view: bool = False) -> tuple[dict | None, tuple | None]:
+            need_view: bool = False, origin_um=(0.0, 0.0, 0.0)) -> tuple[dict | None, tuple | None]:
     """Compute and save the tissue mask (``tissue.ome.zarr``): its description for ``run.json``, and
     (view, automatic threshold) when the mask is on or ``need_view`` (the tissue_ratio level)."""
     if not settings.tissue_mask and not need_view:
         return None, None
     from axonseg.inference.tissue import automatic_threshold, low_resolution_view, tissue_mask
-    from axonseg.io.ome_zarr import create_ome_zarr, write_region
+    from axonseg.io.ome_zarr import ZarrFormat, create_cell_map
 
     f = settings.tissue_downsample_vox
     view = low_resolution_view(reader, f, chunked=info.format in ("zarr", "ome-zarr", "hdf5"))
     if not settings.tissue_mask:
         return None, (view, automatic_threshold(view))
     tm = tissue_mask(view, f, settings.tissue_threshold, settings.tissue_margin_vox)
-    create_ome_zarr(layout.tissue, tm.mask.shape, (64, 64, 64), np.uint8, [v * f for v in voxel], 1,
-                    name="tissue", description=f"255 where the {f}^3-voxel mean > {tm.threshold} "
-                                               f"(dilated {tm.margin_vox} voxels), else 0")
-    write_region(layout.tissue, tuple(slice(0, s) for s in tm.mask.shape), tm.mask.astype(np.uint8) * 255)
+    create_cell_map(layout.tissue, tm.mask.astype(np.uint8) * 255, voxel, (f, f, f), "tissue",
+                    f"255 where the {f}^3-voxel mean > {tm.threshold} (dilated {tm.margin_vox} voxels), else 0",
+                    fmt=ZarrFormat(settings.ngff_version), origin_um=origin_um)
     logger.info("tissue mask: threshold %s, %.1f %% of the volume", tm.threshold, 100 * tm.fraction)
     return tm.to_dict(), (view, tm.threshold)
 
@@ -196,7 +195,7 @@ def _initialize(layout: state.OutputLayout, model: LoadedModel, settings: Predic
         norm = with_image_statistics((str(src), src_dataset) if dask else reader, norm,
                                      settings.norm_max_sample_voxels, settings.runner,
                                      settings.dask_scheduler_address, settings.dask_workers)
-    tissue, view = _tissue(reader, info, settings, layout, voxel, need_view=ratio)
+    tissue, view = _tissue(reader, info, settings, layout, voxel, need_view=ratio, origin_um=level0_origin_um(src))
     if ratio:
         norm = tissue_ratio_params(*view)
         logger.info("tissue_ratio normalisation: tissue level %.4g (median of %d-voxel cell means)", norm.std,

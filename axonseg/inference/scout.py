@@ -145,7 +145,7 @@ def run_pass(job, voxel_size_um, progress: bool = True) -> dict:
     """Run the scout blocks not done yet, then write ``scout.ome.zarr``; its description for ``run.json``."""
     from axonseg.engine import run_dask, run_serial
     from axonseg.inference.progress import PatchProgress
-    from axonseg.io.ome_zarr import create_ome_zarr, write_region
+    from axonseg.io.ome_zarr import create_cell_map, image_format, level0_origin_um
 
     s = job.settings
     done_file = folder(job) / "map.done"
@@ -167,10 +167,11 @@ def run_pass(job, voxel_size_um, progress: bool = True) -> dict:
         found = assemble(job)
         if map_path(job).exists():  # ours, unfinished (no map.done) or from a finished run resumed again
             shutil.rmtree(map_path(job))
-        create_ome_zarr(map_path(job), found.shape, (64, 64, 64), np.uint8, [v * SCOUT_CELL for v in voxel_size_um],
-                        1, name="scout", description=f"highest scout-patch probability x 255 (rounded up) per "
-                                                     f"{SCOUT_CELL}^3 voxels")
-        write_region(map_path(job), tuple(slice(0, n) for n in found.shape), found)
+        # the probability's frame and NGFF version (it holds the input's origin)
+        prob = job.layout.probability
+        create_cell_map(map_path(job), found, voxel_size_um, (SCOUT_CELL,) * 3, "scout",
+                        f"highest scout-patch probability x 255 (rounded up) per {SCOUT_CELL}^3 voxels",
+                        fmt=image_format(prob)[0], origin_um=level0_origin_um(prob))
         write_json(done_file, {"done": True})
     from axonseg.io.ome_zarr import open_level
 

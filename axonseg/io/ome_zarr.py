@@ -87,27 +87,77 @@ def cell_grid_transforms(voxel_size_um: Sequence[float], cell_vox: Sequence[int]
 
 def multiscales_metadata(name: str, voxel_size_um: Sequence[float], num_levels: int,
                          downsample: str = "mean", ngff_version: str = "0.5",
-                         origin_um: Sequence[float] = (0.0, 0.0, 0.0), description: str | None = None) -> dict:
+                         origin_um: Sequence[float] = (0.0, 0.0, 0.0), description: str | None = None,
+                         omero: dict | None = None) -> dict:
     """``multiscales`` attributes (NGFF 0.5: under ``ome``; 0.4: at the top level).
 
-    A single level claims no downsampling method; ``description`` goes into ``metadata``.
+    ``type`` and ``metadata`` are always written (strict NGFF validation asks for both): a
+    single level has ``type`` ``"none"`` (no pyramid, no downsampling method claimed);
+    ``description`` goes into ``metadata``. ``omero`` (see :func:`omero_metadata`): channel
+    colour and contrast window for generic viewers.
     """
     datasets = [{"path": str(k), "coordinateTransformations": level_transforms(voxel_size_um, k, origin_um)}
                 for k in range(num_levels)]
     ms: dict = {"name": name,
                 "axes": [{"name": a, "type": "space", "unit": "micrometer"} for a in AXES],
                 "datasets": datasets}
-    meta: dict = {}
     if num_levels > 1:
         ms["type"] = downsample
-        meta["method"] = f"2x2x2 {downsample} from voxel 0 (axonseg)"
+        meta: dict = {"method": f"2x2x2 {downsample} from voxel 0 (axonseg)"}
+    else:
+        ms["type"] = "none"
+        meta = {"method": "single level, no pyramid (axonseg)"}
     if description:
         meta["description"] = description
-    if meta:
-        ms["metadata"] = meta
+    ms["metadata"] = meta
     if ngff_version == "0.4":
-        return {"multiscales": [{"version": "0.4", **ms}]}
-    return {"ome": {"version": "0.5", "multiscales": [ms]}}
+        out: dict = {"multiscales": [{"version": "0.4", **ms}]}
+        if omero is not None:
+            out["omero"] = omero
+        return out
+    ome: dict = {"version": "0.5", "multiscales": [ms]}
+    if omero is not None:
+        ome["omero"] = omero
+    return {"ome": ome}
+
+
+def omero_metadata(label: str, color_hex: str, window: Sequence[float]) -> dict:
+    """NGFF ``omero`` block of a one-channel image: colour (``RRGGBB``) and contrast window.
+
+    ``window`` is (min, max, start, end): the value range and the displayed range, which
+    napari-ome-zarr and other generic viewers use as contrast limits.
+    """
+    lo, hi, start, end = (float(v) for v in window)
+    return {"channels": [{"label": label, "color": color_hex, "active": True, "coefficient": 1.0,
+                          "family": "linear", "inverted": False,
+                          "window": {"min": lo, "max": hi, "start": start, "end": end}}],
+            "rdefs": {"model": "color", "defaultZ": 0, "defaultT": 0}}
+
+
+def set_omero(path: str | Path, omero: dict) -> None:
+    """Add (or replace) the ``omero`` block of the OME-Zarr image at ``path``."""
+    group = zarr.open_group(str(path), mode="r+")
+    attrs = dict(group.attrs)
+    if "ome" in attrs:
+        group.attrs["ome"] = {**attrs["ome"], "omero": omero}
+    else:
+        group.attrs["omero"] = omero
+
+
+def create_cell_map(path: str | Path, data: np.ndarray, voxel_size_um: Sequence[float], cell_vox: Sequence[int],
+                    name: str, description: str, fmt: ZarrFormat = ZarrFormat(),
+                    origin_um: Sequence[float] = (0.0, 0.0, 0.0)) -> None:
+    """Write ``data``, one value per cell of ``cell_vox`` voxels of a brain, as a one-level OME-Zarr.
+
+    Cell ``i`` covers voxels ``[i*c, (i+1)*c)``: scale ``c * voxel``, translation ``origin_um +
+    (c - 1) / 2 * voxel`` (``origin_um``: the brain's voxel-0 centre), so the map overlays the brain.
+    Unsharded, in the NGFF version of ``fmt``.
+    """
+    cell_um, half_cell = cell_grid_transforms(voxel_size_um, cell_vox)
+    origin = [float(o) + h for o, h in zip(origin_um, half_cell)]
+    create_ome_zarr(path, data.shape, (64, 64, 64), data.dtype, cell_um, 1, name=name,
+                    fmt=ZarrFormat(fmt.ngff_version), origin_um=origin, description=description)
+    write_region(path, tuple(slice(0, n) for n in data.shape), data)
 
 
 def num_pyramid_levels(shape_zyx: Sequence[int], max_levels: int, min_side: int = 32) -> int:
@@ -145,7 +195,7 @@ def create_ome_zarr(path: str | Path, shape_zyx: Sequence[int], chunk_shape_zyx:
                     voxel_size_um: Sequence[float], num_levels: int, name: str,
                     attributes: dict | None = None, downsample: str = "mean", fmt: ZarrFormat = ZarrFormat(),
                     origin_um: Sequence[float] = (0.0, 0.0, 0.0), description: str | None = None,
-                    in_existing_folder: bool = False) -> zarr.Group:
+                    in_existing_folder: bool = False, omero: dict | None = None) -> zarr.Group:
     """Create an empty OME-Zarr group with level 0 and ``num_levels - 1`` (empty) pyramid levels.
 
     ``path`` must not exist (``in_existing_folder``: or be a folder holding no zarr node, e.g. a
@@ -158,7 +208,7 @@ def create_ome_zarr(path: str | Path, shape_zyx: Sequence[int], chunk_shape_zyx:
         raise FileExistsError(f"{path}: exists")
     fmt.check_chunks(chunk_shape_zyx)
     attrs = multiscales_metadata(name, voxel_size_um, num_levels, downsample, fmt.ngff_version, origin_um,
-                                 description)
+                                 description, omero)
     attrs.update(attributes or {})
     # checked above that no zarr node is there: "a" only tolerates the folder's other files
     group = zarr.open_group(str(path), mode="a" if in_existing_folder else "w-", zarr_format=fmt.zarr_format,
@@ -256,3 +306,16 @@ def level0_origin_um(path: str | Path) -> tuple[float, float, float]:
         if t.get("type") == "translation":
             return tuple(float(v) for v in t["translation"][-3:])
     return (0.0, 0.0, 0.0)
+
+
+def image_ngff_version(path: str | Path) -> str | None:
+    """NGFF version (``"0.4"`` / ``"0.5"``) of the OME-Zarr image at ``path``; ``None`` for anything else
+    (a TIFF, HDF5, a plain zarr array). Outputs computed from an image follow its version by default."""
+    path = Path(path)
+    if not (path.is_dir() and any((path / f).exists() for f in ("zarr.json", ".zattrs"))):
+        return None
+    try:
+        fmt, _ = image_format(path)
+    except (ValueError, KeyError, TypeError, IndexError):  # a plain zarr array/group: no NGFF version
+        return None
+    return fmt.ngff_version

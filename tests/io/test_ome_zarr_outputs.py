@@ -115,7 +115,7 @@ def test_convert_predict_mask_density_validate(tmp_path, model16, version):
         g = open_ome_zarr(zarr.open_group(str(dens / f"{name}.ome.zarr"), mode="r"), version=version)
         assert isinstance(g, image)
         ms = g.attributes.multiscales[0] if version == "0.4" else g.attributes.ome.multiscales[0]
-        assert len(ms.datasets) == 1 and ms.type is None and "2x2x2" not in str(ms.metadata)
+        assert len(ms.datasets) == 1 and ms.type == "none" and "2x2x2" not in str(ms.metadata)
 
 
 @pytest.mark.parametrize("version", ["0.4", "0.5"])
