@@ -18,6 +18,16 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 from axonseg.errors import SettingsError
 
+#: Settings that change how a job runs or what is written beside its result, never the values it
+#: writes: the one list every resumable job (predict, density) leaves out of its fingerprint, so a
+#: resume may change them; every other setting must match for a partial output to be resumed.
+#: ``runtime`` is not here: eager, ONNX and OpenVINO networks give (slightly) different numbers.
+RUN_ONLY_SETTINGS = frozenset({
+    "runner", "dask_scheduler_address", "dask_workers",   # which engine runs the blocks
+    "num_threads", "overlap_io", "runtime_cache_dir",     # how fast
+    "preview", "write_tiff_slices", "pyramid_max_levels", "convert_input",  # extras rebuilt at the end
+})
+
 S = TypeVar("S", bound="SettingsBase")
 
 #: Voxel and cell sizes outside 1 nm .. 10 cm are a unit mistake (or a typo), not a microscope: refused,
@@ -186,6 +196,10 @@ class SettingsBase:
                 return {k: plain(x) for k, x in v.items()}
             return v
         return {k: plain(v) for k, v in dataclasses.asdict(self).items()}
+
+    def fingerprint_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` less :data:`RUN_ONLY_SETTINGS`: the settings a resumed job must share."""
+        return {k: v for k, v in self.to_dict().items() if k not in RUN_ONLY_SETTINGS}
 
     def replace(self: S, **changes: Any) -> S:
         """A copy with ``changes`` applied, type-checked like ``from_dict``."""

@@ -64,10 +64,6 @@ class DensitySettings(SettingsBase):
             check_sizes_um(self.voxel_size_um, "voxel_size_um (--voxel-size-um)")
 
 
-# how the maps are computed, not what: not part of a run's fingerprint
-RUN_ONLY = ("runner", "dask_scheduler_address", "dask_workers")
-
-
 def cell_shape_vox(cell_size_um: float, voxel_size_um: Sequence[float]) -> tuple[int, int, int]:
     """Cell side in voxels per axis: ``round(cell_size_um / voxel)``, at least 1."""
     if cell_size_um <= 0:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from axonseg.analysis.density import RUN_ONLY, DensitySettings, block_shape_vox, cell_shape_vox, region_table
+from axonseg.analysis.density import DensitySettings, block_shape_vox, cell_shape_vox, region_table
 from axonseg.analysis.density_job import DensityJob
 from axonseg.analysis.density_job import run as run_job
 from axonseg.io.digest import input_files_digest
@@ -118,7 +118,7 @@ def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySe
                    "atlas_files": input_files_digest(atlas_path) if atlas_path is not None else None,
                    "names_csv": str(names_csv) if names_csv is not None else None,
                    "brainglobe_atlas": str(brainglobe_atlas) if brainglobe_atlas is not None else None,
-                   "settings": {k: v for k, v in asdict(settings).items() if k not in RUN_ONLY},
+                   "settings": settings.fingerprint_dict(),
                    "voxel_size_um": list(voxel), "ngff": fmt.ngff_version, "shard": fmt.shard_shape_vox}
     with resumable_folder(out_dir, fingerprint,
                           inputs=[input_path, atlas_path, names_csv, brainglobe_atlas]) as staging:

@@ -19,11 +19,6 @@ from axonseg.io.digest import input_files_digest
 
 SAMPLE_SIDE_VOX = 32
 
-# settings that do not change the output (how it is computed or shown, not what)
-NOT_IN_FINGERPRINT = ("runner", "dask_scheduler_address", "dask_workers", "num_threads", "preview",
-                      "write_tiff_slices", "pyramid_max_levels", "convert_input", "overlap_io", "runtime",
-                      "runtime_cache_dir")
-
 
 def sample_regions(shape_zyx, side: int = SAMPLE_SIDE_VOX) -> list[tuple[slice, ...]]:
     """The 8 corners and the centre of the volume, ``side``-voxel cubes (cut to the volume)."""
@@ -43,7 +38,9 @@ def content_sample_sha256(reader) -> str:
 
 
 def run_fingerprint(input_path: Path, reader, model_sha256: str, settings) -> dict[str, Any]:
-    s = {k: v for k, v in settings.to_dict().items() if k not in NOT_IN_FINGERPRINT}
+    # every setting but axonseg.settings.RUN_ONLY_SETTINGS; the runtime as it resolves ("auto" -> its
+    # choice), since runtimes give slightly different numbers and a resume must not mix them
+    s = dict(settings.fingerprint_dict(), runtime=settings.resolved_runtime())
     return {"input": str(Path(input_path).resolve()), "shape_zyx": list(reader.shape), "dtype": str(reader.dtype),
             "input_files": input_files_digest(input_path), "input_sample_sha256": content_sample_sha256(reader),
             "model_sha256": model_sha256, "settings": s}
