@@ -212,7 +212,9 @@ def _initialize(layout: state.OutputLayout, model: LoadedModel, settings: Predic
     meta = {"status": "running", "fingerprint": fp, "normalization": norm.to_dict(), "tissue": tissue,
             "model": {"source": model.source, "kind": model.kind, "trainer": model.trainer,
                       "network": model.config.to_dict(), "spacing_zyx": model.spacing_zyx},
-            "input": {"path": str(input_path), "read_from": str(src), "shape_zyx": list(info.shape_zyx),
+            # absolute: the napari reader opens the folder from anywhere (issue 18 item 48)
+            "input": {"path": os.path.abspath(input_path), "read_from": os.path.abspath(src),
+                      "shape_zyx": list(info.shape_zyx),
                       "dtype": str(info.dtype), "voxel_size_um": list(voxel)},
             "settings": settings.to_dict(), "versions": _versions(), "runs": []}
     state.write_json_atomic(layout.run_json, meta)

@@ -100,6 +100,22 @@ def _run_status(folder: Path) -> tuple[dict, str]:
     return meta, str(meta.get("status", "unknown"))
 
 
+def _recorded_input(folder: Path, info: dict) -> Path | None:
+    """The input ``run.json`` records (absolute since issue 18; older runs recorded it relative to
+    where predict ran, tried beside the folder, then in the current folder), or ``None`` (logged)."""
+    recorded = Path(info.get("read_from") or info.get("path") or "")
+    if not str(recorded) or str(recorded) == ".":
+        logger.warning("%s: run.json records no input: no input layer", folder)
+        return None
+    tried = [recorded] if recorded.is_absolute() else [folder.parent / recorded, Path.cwd() / recorded]
+    for candidate in tried:
+        if candidate.exists():
+            return candidate
+    logger.warning("%s: input %s not found (tried %s) and was not converted: no input layer", folder, recorded,
+                   ", ".join(str(t) for t in tried))
+    return None
+
+
 def _input_layer(folder: Path, meta: dict, name: str) -> LayerData | None:
     """The converted input (``input.ome.zarr``) or, if predict read it in place, the original input."""
     from axonseg.io import VolumeError, open_volume
@@ -108,9 +124,8 @@ def _input_layer(folder: Path, meta: dict, name: str) -> LayerData | None:
 
     info = meta.get("input", {})
     converted = folder / "input.ome.zarr"
-    source = converted if converted.exists() else Path(info.get("read_from") or info.get("path") or folder / "-")
-    if not source.exists():
-        logger.warning("%s: input %s is gone and was not converted: no input layer", folder, source)
+    source = converted if converted.exists() else _recorded_input(folder, info)
+    if source is None:
         return None
     try:
         image = None

@@ -176,3 +176,39 @@ def test_napari_opens_the_folder_through_the_installed_plugin(tmp_path):
     assert type(kinds["probability"]).__name__ == "Image" and type(kinds["mask"]).__name__ == "Labels"
     np.testing.assert_allclose(kinds["mask"].scale, VOXEL)
     np.testing.assert_allclose(kinds["probability"].translate, (0, 0, 0))
+
+
+def test_an_input_recorded_relative_to_where_predict_ran_opens_from_elsewhere(tmp_path, monkeypatch, caplog):
+    """Issue 18 item 48: a run.json written before inputs were recorded absolute (``axonseg predict
+    pred_input.tif pred`` run in ``runs/``) still gets its input layer when napari runs elsewhere."""
+    folder = tmp_path / "runs" / "pred"
+    write_prediction(folder)
+    meta = json.loads((folder / "run.json").read_text())
+    meta["input"].update(path="pred_input.tif", read_from="pred_input.tif")
+    (folder / "run.json").write_text(json.dumps(meta))
+    monkeypatch.chdir(tmp_path)  # not where predict ran, and no pred_input.tif here
+    kinds = _by_kind(prediction_layers(folder))
+    assert "input" in kinds and kinds["input"][0].shape == SHAPE
+    (tmp_path / "runs" / "pred_input.tif").unlink()
+    assert "input" not in _by_kind(prediction_layers(folder))
+    assert f"input pred_input.tif not found (tried {tmp_path / 'runs' / 'pred_input.tif'}" in caplog.text
+
+
+def test_napari_without_a_plugin_name_offers_axonseg_by_name(tmp_path):
+    """Opening a prediction folder with no plugin named (napari's File > Open Folder, ``napari OUT``)
+    finds two readers and asks, naming ``axonseg``; napari's built-in reader alone cannot read it
+    (it stacks every file, ``blocks.log`` first), so the README says ``--plugin axonseg``."""
+    from napari.components import ViewerModel
+    from napari.errors import MultipleReaderError
+    from napari.plugins import _initialize_plugins
+
+    _initialize_plugins()
+    folder = tmp_path / "pred"
+    write_prediction(folder)
+    (folder / "blocks.log").write_text("block 0 done\n")
+    viewer = ViewerModel()
+    with pytest.raises(MultipleReaderError) as info:
+        viewer.open(str(folder), plugin=None)
+    assert "axonseg" in info.value.available_plugins
+    viewer.open(str(folder), plugin="axonseg")
+    assert "probability" in {layer.metadata["axonseg"] for layer in viewer.layers}
