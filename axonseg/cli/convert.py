@@ -13,7 +13,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("input", type=Path, help="TIFF slice folder (ordered by the last number), TIFF stack, HDF5")
     p.add_argument("output", type=Path, help="output .ome.zarr folder")
     p.add_argument("--voxel-size-um", type=float, nargs=3, metavar=("Z", "Y", "X"),
-                   help="voxel size in micrometres (required unless the input records it)")
+                   help="voxel size in micrometres (default: the input's; if it records none, 1 µm "
+                        "with a warning, as predict does)")
     p.add_argument("--chunk", type=int, nargs=3, default=(64, 128, 128), metavar=("Z", "Y", "X"))
     p.add_argument("--levels", type=int, default=5, help="pyramid levels at most")
     p.add_argument("--dataset", help="HDF5 dataset name")

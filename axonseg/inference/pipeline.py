@@ -236,9 +236,9 @@ def _set_up(layout, model, settings, fp, input_path, dataset, created: bool):
 
 
 def _voxel(settings: PredictSettings, info, input_path: Path) -> tuple[float, ...]:
-    if not (settings.voxel_size_um or info.voxel_size_um):
-        logger.warning("%s records no voxel size and none was given: writing 1 um", input_path)
-    return tuple(settings.voxel_size_um or info.voxel_size_um or (1.0, 1.0, 1.0))
+    from axonseg.io.voxel_size import voxel_size_or_default
+
+    return voxel_size_or_default(settings.voxel_size_um, info.voxel_size_um, input_path)  # convert's rule too
 
 
 def predict_whole_brain(input_path: str | Path, model_path: str | Path, out_dir: str | Path,

@@ -134,7 +134,8 @@ def convert_to_ome_zarr(src: str | Path, dst: str | Path, voxel_size_um: Sequenc
     dst
         Output ``.ome.zarr`` folder; must not exist unless ``overwrite``.
     voxel_size_um
-        (z, y, x) voxel size in micrometres. Required unless the input records one.
+        (z, y, x) voxel size in micrometres; ``None``: the input's, else 1 µm with a warning
+        (:func:`axonseg.io.voxel_size.voxel_size_or_default`, the rule predict follows too).
     chunk_shape_zyx
         Output chunk shape.
     max_levels
@@ -165,9 +166,11 @@ def convert_to_ome_zarr(src: str | Path, dst: str | Path, voxel_size_um: Sequenc
     check_replace_target(dst, [src], overwrite, is_ours=is_converted_zarr)
     source = _Source(str(src.resolve()), dataset)
     shape, dtype, _, recorded = source.open()
-    voxel = tuple(float(v) for v in (voxel_size_um or recorded or ()))
+    from axonseg.io.voxel_size import voxel_size_or_default
+
+    voxel = voxel_size_or_default(voxel_size_um, recorded, src)  # the same rule as predict's
     if len(voxel) != 3:
-        raise VolumeError(f"{src}: the voxel size is not recorded in the input; give it (--voxel-size-um Z Y X)")
+        raise VolumeError(f"{src}: the voxel size (--voxel-size-um) must be 3 numbers (z y x), got {list(voxel)}")
     if min(voxel) <= 0 or not all(np.isfinite(voxel)):
         raise VolumeError(f"{src}: voxel size {list(voxel)} µm: each must be a positive number")
     from axonseg.settings import check_sizes_um
