@@ -182,7 +182,8 @@ def _initialize(layout: state.OutputLayout, model: LoadedModel, settings: Predic
                 input_path: Path, src: Path, src_dataset: str | None, info, voxel) -> None:
     """Normalisation statistics, tissue mask, empty output arrays, then ``run.json`` (status running)."""
     from axonseg.io import open_region_reader
-    from axonseg.io.ome_zarr import ZarrFormat, create_label, create_ome_zarr, level0_origin_um, num_pyramid_levels
+    from axonseg.io.ome_zarr import (PROBABILITY_COLOR, ZarrFormat, create_label, create_ome_zarr, level0_origin_um,
+                                     num_pyramid_levels, omero_metadata)
 
     reader = open_region_reader(src, src_dataset)
     norm = model.normalization
@@ -204,7 +205,8 @@ def _initialize(layout: state.OutputLayout, model: LoadedModel, settings: Predic
     create_ome_zarr(layout.probability, info.shape_zyx, settings.chunk_shape_vox, np.uint8, voxel, levels,
                     name="probability", downsample="mean",
                     fmt=ZarrFormat(settings.ngff_version, settings.shard_shape_vox),
-                    origin_um=level0_origin_um(src), description="foreground probability x 255 (uint8)")
+                    origin_um=level0_origin_um(src), description="foreground probability x 255 (uint8)",
+                    omero=omero_metadata("probability", PROBABILITY_COLOR, (0, 255, 0, 255)))
     if settings.mask_threshold is not None:
         create_label(layout.probability, "mask",
                      description=f"255 where probability >= {settings.mask_threshold}, else 0")

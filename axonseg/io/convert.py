@@ -28,7 +28,8 @@ from tqdm import tqdm
 from axonseg.engine import BlockTask, Region, grid_blocks, run_dask, run_serial
 from axonseg.io.atomic import check_replace_target
 from axonseg.io.digest import input_files_digest
-from axonseg.io.ome_zarr import ZarrFormat, create_ome_zarr, num_pyramid_levels, write_unit
+from axonseg.io.ome_zarr import (ZarrFormat, create_ome_zarr, num_pyramid_levels, omero_metadata, set_omero,
+                                 write_unit)
 from axonseg.io.pyramid import build_pyramid
 from axonseg.io.resumable import PROGRESS, resumable_folder
 from axonseg.io.volume import VolumeError, is_zarr_path, open_volume, slice_folder_header
@@ -120,6 +121,21 @@ def is_converted_zarr(path: Path) -> bool:
     return False
 
 
+def input_omero(path: Path, levels: int, label: str) -> dict:
+    """``omero`` of a converted input: grey, displayed from its 0.1th to its 99.9th percentile (read
+    on the coarsest level, a 2**(levels-1) reduction), value range the dtype's (integers) or the data's."""
+    coarse = zarr.open_array(str(path / str(levels - 1)), mode="r")[:]
+    start, end = (float(v) for v in np.percentile(coarse, (0.1, 99.9))) if coarse.size else (0.0, 1.0)
+    dtype = zarr.open_array(str(path / "0"), mode="r").dtype
+    if np.issubdtype(dtype, np.integer):
+        lo, hi = float(np.iinfo(dtype).min), float(np.iinfo(dtype).max)
+    else:
+        lo, hi = (float(coarse.min()), float(coarse.max())) if coarse.size else (0.0, 1.0)
+    if end <= start:
+        end = start + 1.0
+    return omero_metadata(label, "FFFFFF", (min(lo, start), max(hi, end), start, end))
+
+
 def convert_to_ome_zarr(src: str | Path, dst: str | Path, voxel_size_um: Sequence[float] | None = None,
                         chunk_shape_zyx: Sequence[int] = (64, 128, 128), max_levels: int = 5,
                         dataset: str | None = None, overwrite: bool = False, progress: bool = True,
@@ -209,5 +225,6 @@ def convert_to_ome_zarr(src: str | Path, dst: str | Path, voxel_size_um: Sequenc
         finally:
             bar.close()
         build_pyramid(tmp, runner=runner, scheduler_address=scheduler_address, workers=workers, staging=staging)
+        set_omero(tmp, input_omero(tmp, levels, src.name))
     logger.info("converted %s %s %s -> %s (%d levels, voxel %s um)", src, shape, dtype, dst, levels, voxel)
     return dst

@@ -36,6 +36,8 @@ NGFF_VERSIONS = ("0.4", "0.5")
 # label value -> RGBA; 0 transparent. The mask stores 255 for axon so that tools reading
 # uint8 as probability * 255 (density, evaluate, preview) still threshold it correctly.
 MASK_COLORS = {0: (0, 0, 0, 0), 255: (255, 0, 255, 255)}
+#: ``omero`` colour of the probability (green under the magenta mask; the input is grey).
+PROBABILITY_COLOR = "00FF00"
 
 
 @dataclass(frozen=True)
