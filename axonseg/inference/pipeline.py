@@ -27,6 +27,7 @@ from axonseg.inference.progress import PatchProgress
 from axonseg.inference.settings import PredictSettings
 from axonseg.inference.weights import LoadedModel, build_loaded_network, load_model
 from axonseg.io.files import read_json
+from axonseg.io.zarr_partials import remove_partial_writes
 
 logger = logging.getLogger(__name__)
 
@@ -296,6 +297,8 @@ def predict_whole_brain(input_path: str | Path, model_path: str | Path, out_dir:
     try:
         if state.check_output(layout, fp, input_path, overwrite, inputs=(model_path,)) == "new":
             _set_up(layout, model, settings, fp, input_path, dataset, created)
+        else:  # a kill inside zarr's chunk write leaves <chunk>.<hex>.partial behind
+            remove_partial_writes(out_dir)
         return _run(layout, model, model_path, settings, input_path, dataset, t0, progress)
     finally:
         lock.release()

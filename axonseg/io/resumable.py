@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterator, Sequence
 from axonseg.io.atomic import OutputTargetError, check_replace_target, write_json_atomic
 from axonseg.io.files import read_json
 from axonseg.io.lock import FolderLock
+from axonseg.io.zarr_partials import remove_partial_writes
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ def _prepare(staging: Path, fingerprint: Any) -> bool:
         if not _is_ours_unfinished(staging):
             raise OutputTargetError(f"{staging}: exists and is not an unfinished axonseg run; move it away")
         if fp_file.is_file() and read_json(fp_file) == fingerprint:
+            remove_partial_writes(staging)  # a kill inside zarr's chunk write leaves <chunk>.<hex>.partial
             return True
         logger.warning("%s: an unfinished run with other inputs or settings; starting over", staging)
         shutil.rmtree(staging)

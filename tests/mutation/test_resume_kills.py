@@ -24,7 +24,8 @@ from tests.inference.helpers import write_model
 SETTINGS = dict(chunk_shape_vox=(16, 16, 16), block_shape_vox=(16, 32, 32), num_threads=1, preview=False)
 
 # Runs predict_whole_brain in a child that SIGKILLs itself just before its N-th zarr store write
-# (N-th write of any key when counting "all", else N-th chunk write, i.e. a key that is not metadata).
+# (N-th write of any key when counting "all", else N-th chunk write, i.e. a key that is not metadata;
+# "inside": N-th chunk write, killed after zarr's temporary <key>.<hex>.partial file got half the bytes).
 _KILLER = r"""
 import asyncio, json, os, signal, sys
 import zarr.storage
@@ -37,6 +38,11 @@ async def _set(self, key, value, *args, **kwargs):
     if what == "all" or not key.endswith("zarr.json"):
         count[0] += 1
         if count[0] == n:
+            if what == "inside":  # killed inside zarr's own atomic write: its temporary file is left
+                import uuid
+                tmp = (self.root / key).with_suffix(f".{uuid.uuid4().hex}.partial")
+                tmp.parent.mkdir(parents=True, exist_ok=True)
+                tmp.write_bytes(value.to_bytes()[: max(1, len(value) // 2)])
             os.kill(os.getpid(), signal.SIGKILL)
     return await original(self, key, value, *args, **kwargs)
 
@@ -100,4 +106,16 @@ def test_kill_inside_a_blocks_data_then_rerun_equals_uninterrupted_run(tmp_path,
     assert _probability(out).any(), "the kill must land after some block data was written"
     _run(src, model, out)
     np.testing.assert_array_equal(_probability(out), _probability(ref))
+    assert _digest(out / "probability.ome.zarr") == _digest(ref / "probability.ome.zarr")
+
+
+def test_kill_inside_zarrs_chunk_write_leaves_no_partial_file_after_the_rerun(tmp_path, job):
+    """Issue 18 item 38: zarr writes <chunk>.<hex>.partial and renames it; a kill in between left
+    that file in the output for ever (the rerun rewrote the chunk but never removed it)."""
+    src, model, ref = job
+    out = tmp_path / "out"
+    assert _run(src, model, out, kill_at=7, what="inside") == -9
+    assert list(out.rglob("*.partial")), "the kill must leave zarr's temporary file"
+    _run(src, model, out)
+    assert not list(out.rglob("*.partial"))
     assert _digest(out / "probability.ome.zarr") == _digest(ref / "probability.ome.zarr")
