@@ -139,7 +139,7 @@ def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySe
         totals = {}
         for name in MAPS:
             grid_arr = np.asarray(open_level(tmp / f"{name}.ome.zarr")[...])
-            write_tiff(tmp / f"{name}.tif", grid_arr, cell_um)
+            write_tiff(tmp / f"{name}.tif", grid_arr, cell_um, origin_um=origin)
             totals[name] = grid_arr
         summary = {"input": str(input_path), "voxel_size_um": list(voxel), "cell_vox": list(cell),
                    "cell_size_um": cell_um, "cell_origin_um": origin, "grid_shape": list(grid),

@@ -122,7 +122,7 @@ def _finalize(job: PredictJob, arr, voxel_size_um) -> None:
     from tqdm import tqdm
 
     from axonseg.io import write_tiff
-    from axonseg.io.ome_zarr import open_level
+    from axonseg.io.ome_zarr import level0_origin_um, open_level
     from axonseg.io.pyramid import build_pyramid
 
     layout, s = job.layout, job.settings
@@ -134,8 +134,10 @@ def _finalize(job: PredictJob, arr, voxel_size_um) -> None:
     if s.write_tiff_slices:
         layout.tiff_dir.mkdir(exist_ok=True)
         width = max(4, len(str(prob.shape[0] - 1)))
+        oz, oy, ox = level0_origin_um(layout.probability)  # slice z: its own z position (ImageJ origin)
         for z in tqdm(range(prob.shape[0]), desc="tiff slices", unit="slice"):
-            write_tiff(layout.tiff_dir / f"{str(z).zfill(width)}.tiff", prob[z], voxel_size_um)
+            write_tiff(layout.tiff_dir / f"{str(z).zfill(width)}.tiff", prob[z], voxel_size_um,
+                       origin_um=(oz + z * voxel_size_um[0], oy, ox))
     if s.preview:
         _preview(layout, arr, prob, voxel_size_um, Path(job.input_path).name)
 

@@ -2,10 +2,14 @@
 
 Every TIFF axonseg writes is an ImageJ hyperstack: axes ``ZYX`` (a 3-D array) or ``YX``
 (a slice), so Fiji opens a cube as a z-stack, not as a series of pages. With a voxel
-size the file carries it the way ImageJ reads it: ``unit=um`` and ``spacing`` (z step) in
-the ImageJ description, X/Y resolution in pixels per µm. :func:`tiff_voxel_size_um` reads
-it back (``axonseg.io.open_volume`` uses it for TIFF stacks). ImageJ records no z extent of
-1: a one-slice stack reads back as a (y, x) slice.
+size the file carries it the way ImageJ and plain TIFF readers both read it: ``unit=um`` and
+``spacing`` (z step) in the ImageJ description, X/Y resolution in pixels per centimetre with
+the ResolutionUnit tag CENTIMETER (ImageJ converts cm to its ``um`` unit; files written before
+say NONE with pixels per µm, and read back the same). A non-zero origin (the centre of voxel 0
+in µm) goes into ImageJ's calibration origin (``xorigin``/``yorigin``/``zorigin``, in pixels:
+origin_um = -xorigin * pixel width). :func:`tiff_voxel_size_um` and :func:`tiff_origin_um` read
+them back (``axonseg.io.open_volume`` uses the voxel size for TIFF stacks). ImageJ records no z
+extent of 1: a one-slice stack reads back as a (y, x) slice.
 
 ImageJ stores only uint8, uint16 and float32. Other dtypes are converted when no value
 changes (bool -> uint8, integers within 0..65535 -> uint16, integers within +-2**24 or
@@ -57,14 +61,17 @@ TIFF_SOFTWARE = "axonseg"
 
 
 def write_tiff(path: str | Path, array: np.ndarray, voxel_size_um: Sequence[float] | None = None,
-               compression: str | None = None) -> None:
+               compression: str | None = None, origin_um: Sequence[float] | None = None) -> None:
     """Write ``array`` (z, y, x) or (y, x) as an ImageJ hyperstack, via a temporary file.
 
     Parameters
     ----------
     voxel_size_um
         (z, y, x) voxel size in µm, written as ImageJ calibration (unit ``um``, ``spacing``
-        = z, resolution = 1 / y, 1 / x pixels per µm). ``None``: uncalibrated (pixels).
+        = z, resolution = 1e4 / y, 1e4 / x pixels per cm). ``None``: uncalibrated (pixels).
+    origin_um
+        (z, y, x) centre of voxel 0 in µm (needs ``voxel_size_um``); written as ImageJ's
+        calibration origin. ``None`` or zeros: none written.
     compression
         tifffile compression name (e.g. ``"zlib"``), or ``None``.
     """
@@ -79,7 +86,13 @@ def write_tiff(path: str | Path, array: np.ndarray, voxel_size_um: Sequence[floa
         if min(z, y, x) <= 0:
             raise ValueError(f"{path}: voxel size {tuple(voxel_size_um)} µm must be > 0")
         metadata.update({"spacing": z, "unit": "um"})
-        kwargs["resolution"] = (1.0 / x, 1.0 / y)
+        kwargs["resolution"] = (1e4 / x, 1e4 / y)
+        kwargs["resolutionunit"] = "CENTIMETER"
+        if origin_um is not None and any(float(o) != 0 for o in origin_um):
+            for key, o, v in zip(("zorigin", "yorigin", "xorigin"), origin_um, (z, y, x)):
+                metadata[key] = -float(o) / v
+    elif origin_um is not None and any(float(o) != 0 for o in origin_um):
+        raise ValueError(f"{path}: an origin needs a voxel size (ImageJ stores it in pixels)")
     tmp = path.with_name(f".{path.name}.tmp")
     tifffile.imwrite(str(tmp), array, imagej=True, metadata=metadata, compression=compression,
                      software=TIFF_SOFTWARE, **kwargs)
@@ -106,7 +119,20 @@ def tiff_voxel_size_um(path: str | Path) -> tuple[float, float, float] | None:
         xres, yres = page.tags.get("XResolution"), page.tags.get("YResolution")
         if xres is None or yres is None:
             return None
-        x = xres.value[1] / xres.value[0]
-        y = yres.value[1] / yres.value[0]
+        # pixels per cm (what axonseg writes now), per inch, or per µm (NONE: axonseg's older files)
+        unit_tag = page.tags.get("ResolutionUnit")
+        per_um = {3: 1e-4, 2: 1 / 25400.0}.get(int(unit_tag.value) if unit_tag is not None else 1, 1.0)
+        x = xres.value[1] / (xres.value[0] * per_um)
+        y = yres.value[1] / (yres.value[0] * per_um)
         z = float(ij.get("spacing", 1.0))
         return (z, float(y), float(x))
+
+
+def tiff_origin_um(path: str | Path) -> tuple[float, float, float]:
+    """(z, y, x) centre of voxel 0 in µm from a TIFF's ImageJ calibration origin; zeros if none."""
+    voxel = tiff_voxel_size_um(path)
+    with tifffile.TiffFile(str(path)) as tf:
+        ij = tf.imagej_metadata or {}
+    if voxel is None:
+        return (0.0, 0.0, 0.0)
+    return tuple(-float(ij.get(k, 0.0)) * v for k, v in zip(("zorigin", "yorigin", "xorigin"), voxel))

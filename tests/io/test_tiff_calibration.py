@@ -22,7 +22,9 @@ def tags(path):
     with tifffile.TiffFile(path) as tf:
         page = tf.pages.first
         xr, yr = page.tags["XResolution"].value, page.tags["YResolution"].value
-        return tf.imagej_metadata, tf.series[0].axes, tf.series[0].dtype, xr[1] / xr[0], yr[1] / yr[0]
+        # TIFF ResolutionUnit 3 = centimetre (1e4 µm); 1 = none (ImageJ's unit from its description)
+        um = 1e4 if page.tags["ResolutionUnit"].value == 3 else 1.0
+        return tf.imagej_metadata, tf.series[0].axes, tf.series[0].dtype, um * xr[1] / xr[0], um * yr[1] / yr[0]
 
 
 def assert_calibrated(path, voxel_zyx, axes="ZYX"):
