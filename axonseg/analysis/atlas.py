@@ -1,8 +1,9 @@
 """Per-region axon numbers in atlas terms: region names, acronyms and the region hierarchy.
 
-Input: the per-region sums of :func:`axonseg.analysis.density.compute_density` over an atlas
-annotation registered to the brain (``{region id: [voxels, axon voxels, skeleton length µm]}``)
-and a BrainGlobe atlas (:func:`axonseg.io.brainglobe_atlas.load_brainglobe_atlas`).
+Input: the per-region sums that :func:`axonseg.analysis.density_run.run_density` gathers from
+its blocks over an atlas annotation registered to the brain (``{region id: [voxels, axon voxels,
+skeleton length µm]}``) and a BrainGlobe atlas
+(:func:`axonseg.io.brainglobe_atlas.load_brainglobe_atlas`).
 
 - :func:`region_rows`: one row per region id present in the annotation (its own voxels only).
   Id 0 is outside the atlas. An id the atlas does not know is an error: the annotation is from
@@ -11,8 +12,16 @@ and a BrainGlobe atlas (:func:`axonseg.io.brainglobe_atlas.load_brainglobe_atlas
 - :func:`hierarchy_rows`: one row per atlas region with voxels in it *or in its descendants*
   (``structure_id_path``), so a coarse region (e.g. Isocortex) gets the totals of its parts.
 
-Units: volume in mm³ (voxels x voxel volume), skeleton length in mm, length density in
-mm per mm³, axon fraction = axon voxels / voxels.
+``regions.csv`` has one schema, :data:`COLUMNS`, whether the names come from a BrainGlobe atlas
+(:func:`region_rows`) or from a ``--region-names`` CSV
+(:func:`axonseg.analysis.density.region_table`, acronym empty):
+
+- ``id``: region id in the annotation (0: outside the atlas); ``acronym``, ``name``;
+- ``voxels``; ``volume_mm3``: voxels x voxel volume;
+- ``axon_voxels``; ``axon_fraction``: axon voxels / voxels;
+- ``length_mm``: skeleton length; ``length_density_mm_per_mm3``: length_mm / volume_mm3.
+
+``regions_hierarchy.csv`` has the same columns plus ``depth`` after ``name``.
 """
 from __future__ import annotations
 
@@ -27,7 +36,8 @@ COLUMNS = ("id", "acronym", "name", "voxels", "volume_mm3", "axon_voxels", "axon
            "length_density_mm_per_mm3")
 
 
-def _numbers(vox: float, axon: float, length_um: float, voxel_mm3: float) -> dict:
+def region_numbers(vox: float, axon: float, length_um: float, voxel_mm3: float) -> dict:
+    """The numeric columns of :data:`COLUMNS` of one region."""
     volume = vox * voxel_mm3
     length_mm = length_um * 1e-3
     return {"voxels": int(vox), "volume_mm3": volume, "axon_voxels": int(axon),
@@ -54,7 +64,7 @@ def region_rows(stats: dict[int, np.ndarray], voxel_size_um: Sequence[float], at
     for rid in sorted(stats):
         vox, axon, length = (float(v) for v in stats[rid])
         _, acronym, name = OUTSIDE if rid == 0 else (rid, atlas.regions[rid].acronym, atlas.regions[rid].name)
-        rows.append({"id": rid, "acronym": acronym, "name": name, **_numbers(vox, axon, length, voxel_mm3)})
+        rows.append({"id": rid, "acronym": acronym, "name": name, **region_numbers(vox, axon, length, voxel_mm3)})
     return rows
 
 
@@ -74,5 +84,5 @@ def hierarchy_rows(stats: dict[int, np.ndarray], voxel_size_um: Sequence[float],
         if rid in totals:
             vox, axon, length = totals[rid]
             rows.append({"id": rid, "acronym": region.acronym, "name": region.name,
-                         "depth": len(region.structure_id_path) - 1, **_numbers(vox, axon, length, voxel_mm3)})
+                         "depth": len(region.structure_id_path) - 1, **region_numbers(vox, axon, length, voxel_mm3)})
     return rows

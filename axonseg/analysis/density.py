@@ -183,14 +183,10 @@ def compute_density(volume, voxel_size_um: Sequence[float], s: DensitySettings,
 
 def region_table(regions: dict[int, np.ndarray], voxel_size_um: Sequence[float],
                  names: dict[int, str] | None = None) -> list[dict]:
-    """Rows per region id: voxels, volume (mm³), axon voxels and fraction, length (µm, mm/mm³)."""
+    """``regions.csv`` rows per region id, names from ``names`` (a ``--region-names`` CSV): the schema
+    :data:`axonseg.analysis.atlas.COLUMNS` that atlas-named tables have too (acronym empty)."""
+    from axonseg.analysis.atlas import region_numbers
+
     voxel_mm3 = float(np.prod(voxel_size_um)) * 1e-9
-    rows = []
-    for rid in sorted(regions):
-        vox, axon, length = regions[rid]
-        volume_mm3 = vox * voxel_mm3
-        rows.append({"id": rid, "name": (names or {}).get(rid, ""), "voxels": int(vox),
-                     "volume_mm3": volume_mm3, "axon_voxels": int(axon),
-                     "axon_fraction": axon / vox if vox else 0.0, "length_um": float(length),
-                     "length_mm_per_mm3": (length * 1e-3 / volume_mm3) if vox else 0.0})
-    return rows
+    return [{"id": rid, "acronym": "", "name": (names or {}).get(rid, ""),
+             **region_numbers(*(float(v) for v in regions[rid]), voxel_mm3)} for rid in sorted(regions)]

@@ -65,7 +65,7 @@ def test_density_command_on_ome_zarr_with_atlas(tmp_path, prob):
     rows = list(csv.DictReader((out / "regions.csv").open()))
     assert [r["name"] for r in rows] == ["outside", "cortex"]
     assert int(rows[1]["voxels"]) == atlas.size - 20 * 37 * 53
-    assert sum(float(r["length_um"]) for r in rows) == pytest.approx(tif.sum(), rel=1e-4)
+    assert sum(1e3 * float(r["length_mm"]) for r in rows) == pytest.approx(tif.sum(), rel=1e-4)
     assert int(rows[1]["axon_voxels"]) == int((prob[:, :, 20:] >= 128).sum())
 
 
