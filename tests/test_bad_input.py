@@ -359,6 +359,10 @@ CASES = [
          1, ("f.zarr", "input")),
     Case("rough-labels-missing-cubes", lambda d, m: ["rough-labels", "--cubes", str(d / "none"), "--out", "{out}/r"],
          1, ("none",)),
+    # issue 18.51: density --overwrite replaces only a density folder axonseg wrote
+    Case("density-overwrite-foreign-folder", lambda d, m: ["density", str(_float_zarr(d)), "--out",
+                                                           str(_foreign_run(d)), "--overwrite", "--quiet"],
+         1, ("results", "not written by this axonseg command")),
     Case("save-models-missing-source", lambda d, m: ["save-models", str(d / "none"), "{out}/m.pth"], 1, ("none",)),
 ]
 

@@ -27,7 +27,24 @@ def test_check_command_exit_codes(monkeypatch, tmp_path, capsys):
         monkeypatch.delenv(var, raising=False)
     assert check.main([]) == 1
     assert "RESULTS_FOLDER" in capsys.readouterr().err
-    for var, value in NnunetPaths.under(tmp_path).environ().items():
+    paths = NnunetPaths.under(tmp_path)
+    for var, value in paths.environ().items():
         monkeypatch.setenv(var, value)
+    paths.make_dirs()
     assert check.main([]) == 0
     assert "registered with nnU-Net" in capsys.readouterr().out
+
+
+def test_check_refuses_nnunet_folders_that_do_not_exist(monkeypatch, tmp_path, capsys):
+    """Issue 18 item 51: the variables set but a folder missing is not "ok"."""
+    paths = NnunetPaths.under(tmp_path)
+    for var, value in paths.environ().items():
+        monkeypatch.setenv(var, value)
+    paths.preprocessed.mkdir(parents=True)
+    paths.results.mkdir()
+    assert check.main([]) == 1
+    captured = capsys.readouterr()
+    assert "ok: nnU-Net folders" not in captured.out
+    err = [line for line in captured.err.splitlines() if "nnU-Net folder" in line]
+    assert err == [f"error: nnU-Net folder(s) nnUNet_raw_data_base={paths.raw_data_base} do not exist (or are "
+                   "not folders): create them (mkdir -p) or point the variables at existing folders"]

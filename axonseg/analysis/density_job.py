@@ -80,14 +80,19 @@ def store(job: DensityJob, index: int, bd: BlockDensity) -> int:
 
 
 def run(job: DensityJob, runner: str = "serial", scheduler_address: str | None = None,
-        workers: int = 2) -> dict[int, np.ndarray]:
-    """Compute the blocks not done yet; the per-region totals ``{id: [voxels, axon voxels, length µm]}``."""
+        workers: int = 2, progress: bool = False) -> dict[int, np.ndarray]:
+    """Compute the blocks not done yet (``progress``: a progress bar, one step per block); the
+    per-region totals ``{id: [voxels, axon voxels, length µm]}``."""
+    from tqdm import tqdm
+
     task = job.task()
     pending = task.pending()
-    if runner == "dask":
-        run_dask(task, pending, lambda i: None, scheduler_address, workers)
-    else:
-        run_serial(task, pending, lambda i: None)
+    with tqdm(total=len(job.blocks), initial=len(job.blocks) - len(pending), desc="density blocks", unit="block",
+              disable=not progress) as bar:
+        if runner == "dask":
+            run_dask(task, pending, lambda _: bar.update(1), scheduler_address, workers)
+        else:
+            run_serial(task, pending, lambda _: bar.update(1))
     missing = task.pending()
     if missing:
         raise RuntimeError(f"density blocks {missing[:10]} were not completed")

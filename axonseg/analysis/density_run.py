@@ -56,10 +56,25 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
     write_csv(path, list(rows[0]) if rows else ["id"], rows)
 
 
+def is_density_output(path: Path) -> bool:
+    """``path`` is a folder ``axonseg density`` wrote: its ``density.json`` is our summary."""
+    from axonseg.errors import AxonsegError
+    from axonseg.io.files import read_json
+
+    meta = Path(path) / "density.json"
+    if not meta.is_file():
+        return False
+    try:
+        summary = read_json(meta)
+    except (OSError, AxonsegError):
+        return False
+    return isinstance(summary, dict) and {"cell_vox", "grid_shape", "length_rule"} <= set(summary)
+
+
 def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySettings,
                 atlas_path: str | Path | None = None, names_csv: str | Path | None = None,
                 fmt: "ZarrFormat | None" = None, brainglobe_atlas: str | Path | None = None,
-                allow_incomplete: bool = False) -> dict:
+                allow_incomplete: bool = False, overwrite: bool = False, progress: bool = False) -> dict:
     """Compute density maps of ``input_path`` into the new folder ``out_dir``; returns a summary.
 
     ``fmt`` chooses the OME-Zarr flavour (NGFF 0.5 on zarr v3, 0.4 on zarr v2); ``None``: the
@@ -68,7 +83,9 @@ def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySe
     ``brainglobe_atlas`` (a local BrainGlobe atlas folder, the atlas the annotation comes
     from) ``regions.csv`` names regions with the atlas's names and acronyms and
     ``regions_hierarchy.csv`` adds every parent region (see ``axonseg.analysis.atlas``).
-    An input inside an unfinished prediction is refused unless ``allow_incomplete``.
+    An input inside an unfinished prediction is refused unless ``allow_incomplete``. An existing
+    ``out_dir`` is replaced only with ``overwrite`` and only if it is a density folder
+    (:func:`is_density_output`); ``progress`` shows a progress bar over the blocks.
     """
     from axonseg.analysis.completeness import check_prediction_complete
     from axonseg.settings import check_sizes_um
@@ -82,8 +99,10 @@ def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySe
 
     out_dir = Path(out_dir)
     check_apart([out_dir], [input_path, atlas_path, names_csv, brainglobe_atlas])
-    if out_dir.exists():
-        raise ValueError(f"{out_dir}: output folder exists already; choose a new one")
+    from axonseg.io.atomic import check_replace_target
+
+    check_replace_target(out_dir, [input_path, atlas_path, names_csv, brainglobe_atlas], overwrite,
+                         is_ours=is_density_output)  # before any work; checked again under the lock
     if not out_dir.parent.is_dir():
         raise ValueError(f"{out_dir}: parent folder {out_dir.parent} does not exist")
     prediction_status = check_prediction_complete(input_path, allow_incomplete)
@@ -120,8 +139,8 @@ def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySe
                    "brainglobe_atlas": str(brainglobe_atlas) if brainglobe_atlas is not None else None,
                    "settings": settings.fingerprint_dict(),
                    "voxel_size_um": list(voxel), "ngff": fmt.ngff_version, "shard": fmt.shard_shape_vox}
-    with resumable_folder(out_dir, fingerprint,
-                          inputs=[input_path, atlas_path, names_csv, brainglobe_atlas]) as staging:
+    with resumable_folder(out_dir, fingerprint, overwrite, inputs=[input_path, atlas_path, names_csv, brainglobe_atlas],
+                          is_ours=is_density_output) as staging:
         tmp = staging.path
         if not staging.is_done("arrays"):
             chunks = tuple(b // c for b, c in zip(block, cell))
@@ -135,7 +154,7 @@ def run_density(input_path: str | Path, out_dir: str | Path, settings: DensitySe
         job = DensityJob(str(Path(input_path).resolve()),
                          str(Path(atlas_path).resolve()) if atlas_path is not None else None, staging,
                          tuple(reader.shape), tuple(voxel), tuple(cell), tuple(block), settings)
-        regions = run_job(job, settings.runner, settings.dask_scheduler_address, settings.dask_workers)
+        regions = run_job(job, settings.runner, settings.dask_scheduler_address, settings.dask_workers, progress)
         totals = {}
         for name in MAPS:
             grid_arr = np.asarray(open_level(tmp / f"{name}.ome.zarr")[...])

@@ -47,7 +47,11 @@ def list_cubes(folder: Path) -> dict[int, Path]:
 
 
 def _map_folder(in_dir: Path, out_dir: Path, fn: Callable[[np.ndarray, Path], np.ndarray],
-                overwrite: bool) -> list[Path]:
+                overwrite: bool, progress: str | None = None) -> list[Path]:
+    """``fn`` over every cube of ``in_dir`` into ``out_dir/label-<id>.tiff``; ``progress``: a progress
+    bar's description (``None``: no bar)."""
+    from tqdm import tqdm
+
     from axonseg.io import read_tiff, write_tiff
     from axonseg.io.tiff import tiff_voxel_size_um
 
@@ -64,7 +68,7 @@ def _map_folder(in_dir: Path, out_dir: Path, fn: Callable[[np.ndarray, Path], np
     written = []
     # .labels.partial-* under a lock: a killed run's staging folder is removed by the next one
     with staging_folder(out_dir, "labels") as tmp:
-        for i, path in cubes.items():
+        for i, path in tqdm(cubes.items(), desc=progress, unit="cube", disable=progress is None):
             cube = read_tiff(path)
             if cube.ndim != 3:
                 raise ValueError(f"{path}: expected a 3-D cube (z, y, x), got shape {cube.shape}")
@@ -78,14 +82,15 @@ def _map_folder(in_dir: Path, out_dir: Path, fn: Callable[[np.ndarray, Path], np
 
 def rough_labels_for_folder(in_dir: str | Path, out_dir: str | Path,
                             settings: RoughLabelSettings = RoughLabelSettings(),
-                            overwrite: bool = False) -> list[Path]:
-    """Write ``out_dir/label-<id>.tiff`` rough masks for every ``in_dir/volume-<id>.tiff``."""
+                            overwrite: bool = False, progress: bool = False) -> list[Path]:
+    """Write ``out_dir/label-<id>.tiff`` rough masks for every ``in_dir/volume-<id>.tiff`` (``progress``:
+    a progress bar, one step per cube)."""
     def one(cube: np.ndarray, path: Path) -> np.ndarray:
         mask, threshold = rough_mask(cube, settings)
         logger.info("%s: threshold %.4g, %d foreground voxels", path.name, threshold, int(mask.sum()))
         return mask
 
-    return _map_folder(Path(in_dir), Path(out_dir), one, overwrite)
+    return _map_folder(Path(in_dir), Path(out_dir), one, overwrite, "rough labels" if progress else None)
 
 
 def fine_labels_for_folder(in_dir: str | Path, out_dir: str | Path, min_component_voxels: int = 10,

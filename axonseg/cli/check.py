@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
 from axonseg.cli.runner import run_command
 
 
@@ -28,10 +30,16 @@ def _run(args: argparse.Namespace) -> int:
     if not args.no_env:
         try:
             paths = require_nnunet_paths()
-            print(f"ok: nnU-Net folders: raw {paths.raw_data_base}, preprocessed {paths.preprocessed}, "
-                  f"results {paths.results}")
         except NnunetEnvError as err:
             problems.append(str(err))
+        else:
+            absent = [f"{var}={path}" for var, path in paths.environ().items() if not Path(path).is_dir()]
+            if absent:
+                problems.append(f"nnU-Net folder(s) {', '.join(absent)} do not exist (or are not folders): "
+                                "create them (mkdir -p) or point the variables at existing folders")
+            else:
+                print(f"ok: nnU-Net folders: raw {paths.raw_data_base}, preprocessed {paths.preprocessed}, "
+                      f"results {paths.results}")
     device = "cuda" if torch.cuda.is_available() else "cpu"
     print(f"ok: torch {torch.__version__} on {device}")
     for p in problems:

@@ -13,7 +13,8 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="axonseg density", description=__doc__)
     p.add_argument("input", type=Path, help="probability (uint8 0-255 / float) or mask volume, "
                                             "e.g. probability.ome.zarr from axonseg predict")
-    p.add_argument("--out", type=Path, required=True, help="new output folder")
+    p.add_argument("--out", type=Path, required=True, help="output folder (new, or with --overwrite a density "
+                                                           "folder to replace)")
     p.add_argument("--config", type=Path, help="YAML of DensitySettings (configs/analysis_density.yaml)")
     p.add_argument("--cell-size-um", type=float, help="output cell side in µm (default 50)")
     p.add_argument("--threshold", type=float, help="probability threshold p >= t (default 0.5)")
@@ -34,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--runner", choices=["serial", "dask"], help="serial (default) or dask")
     p.add_argument("--scheduler", help="Dask scheduler address (default: a local cluster)")
     p.add_argument("--workers", type=int, help="local Dask workers (default 2)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace OUT if it is a density folder axonseg wrote (never another folder)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
@@ -52,7 +56,8 @@ def _run(args: argparse.Namespace) -> int:
 
     summary = run_density(args.input, args.out, settings, args.atlas, args.region_names,
                           fmt=ZarrFormat(args.ngff) if args.ngff else None, brainglobe_atlas=args.brainglobe_atlas,
-                          allow_incomplete=args.allow_incomplete)
+                          allow_incomplete=args.allow_incomplete, overwrite=args.overwrite,
+                          progress=not args.quiet)
     print(f"{args.out}: grid {summary['grid_shape']} of {summary['cell_size_um']} µm cells, "
           f"total skeleton length {summary['total_length_um'] / 1000:.1f} mm")
     return 0

@@ -38,8 +38,13 @@ def _summary(module_name: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["--version"], ["-V"]):
+        from axonseg import __version__
+
+        print(f"axonseg {__version__}")
+        return 0
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: axonseg <command> [options]\n\ncommands:")
+        print("usage: axonseg <command> [options]   (axonseg --version: the installed version)\n\ncommands:")
         for name, mod in COMMANDS.items():
             print(f"  {name:<14} {_summary(mod)}")
         return 0 if argv else 2

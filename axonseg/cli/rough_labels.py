@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--min-component-voxels", type=int,
                    help="drop 26-connected components smaller than this (default 20 tubular, 10 mad/triangle)")
     p.add_argument("--overwrite", action="store_true", help="replace existing label files")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
@@ -47,7 +48,8 @@ def _run(args: argparse.Namespace) -> int:
                                   mad_k=args.mad_k, threshold=args.threshold, tubular=tubular,
                                   min_component_voxels=(10 if args.min_component_voxels is None
                                                         else args.min_component_voxels))
-    written = rough_labels_for_folder(args.cubes, args.out, settings, overwrite=args.overwrite)
+    written = rough_labels_for_folder(args.cubes, args.out, settings, overwrite=args.overwrite,
+                                      progress=not args.quiet)
     for path in written:
         print(path)
     return 0
