@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -81,15 +81,6 @@ def cell_shape_vox(cell_size_um: float, voxel_size_um: Sequence[float]) -> tuple
 def block_shape_vox(cell_vox: Sequence[int], target_vox: int) -> tuple[int, int, int]:
     """Block side per axis: the multiple of the cell side nearest ``target_vox`` (>= 1 cell)."""
     return tuple(c * max(1, int(round(target_vox / c))) for c in cell_vox)
-
-
-def iter_blocks(shape_zyx: Sequence[int], block_vox: Sequence[int]) -> Iterator[tuple[slice, ...]]:
-    """Write regions of the block grid, in C order; the last block per axis may be shorter."""
-    ranges = [range(0, s, b) for s, b in zip(shape_zyx, block_vox)]
-    for z in ranges[0]:
-        for y in ranges[1]:
-            for x in ranges[2]:
-                yield tuple(slice(a, min(a + b, s)) for a, b, s in zip((z, y, x), block_vox, shape_zyx))
 
 
 @dataclass
@@ -166,7 +157,9 @@ def compute_density(volume, voxel_size_um: Sequence[float], s: DensitySettings,
     if sink is None:
         fraction, length = np.zeros(grid, np.float32), np.zeros(grid, np.float32)
     regions: dict[int, np.ndarray] = {}
-    blocks = list(iter_blocks(volume.shape, block))
+    from axonseg.engine import grid_blocks
+
+    blocks = [b.write_slices for b in grid_blocks(volume.shape, block)]  # the density job's grid
     for k, b in enumerate(blocks):
         bd = block_density(volume, b, cell, voxel_size_um, s, labels)
         if sink is None:

@@ -31,14 +31,19 @@ OFFSETS = [(dz, dy, dx) for dz in (-1, 0, 1) for dy in (-1, 0, 1) for dx in (-1,
            if (dz, dy, dx) > (0, 0, 0)]
 
 
-def remove_small_components(mask: np.ndarray, min_component_vox: int) -> np.ndarray:
-    """``mask`` without its 26-connected components of fewer than ``min_component_vox`` voxels."""
-    mask = np.asarray(mask, bool)
-    if min_component_vox <= 1 or not mask.any():
-        return mask
-    labels, n = ndimage.label(mask, structure=np.ones((3, 3, 3), bool))
-    sizes = np.bincount(labels.ravel())
-    keep = sizes >= min_component_vox
+def remove_small_components(mask: np.ndarray, min_voxels: int) -> np.ndarray:
+    """A new boolean 3-D mask without the 26-connected components of fewer than ``min_voxels`` voxels.
+
+    The one such function (rough labels, fine labels and density's post-processing use it).
+    """
+    mask = np.asarray(mask, dtype=bool)
+    if mask.ndim != 3:
+        raise ValueError(f"mask must be 3-D, got shape {mask.shape}")
+    if min_voxels <= 1 or not mask.any():
+        return mask.copy()
+    labels, n = ndimage.label(mask, structure=np.ones((3, 3, 3), dtype=bool))
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)
+    keep = sizes >= min_voxels
     keep[0] = False
     logger.debug("removed %d of %d components", int(n - keep[1:].sum()), n)
     return keep[labels]

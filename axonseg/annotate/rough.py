@@ -25,6 +25,7 @@ from scipy import ndimage as ndi
 
 logger = logging.getLogger(__name__)
 
+from axonseg.analysis.skeleton import remove_small_components
 from axonseg.annotate.tubular import TubularSettings, tubular_mask
 from axonseg.settings import SettingsBase
 
@@ -49,20 +50,6 @@ class RoughLabelSettings(SettingsBase):
             raise ValueError(f"sigma_vox must be positive, got {self.sigma_vox}")
         if self.min_component_voxels < 0:
             raise ValueError(f"min_component_voxels must be >= 0, got {self.min_component_voxels}")
-
-
-def remove_small_components(mask: np.ndarray, min_voxels: int) -> np.ndarray:
-    """Drop 26-connected components with fewer than ``min_voxels`` voxels from a 3-D mask."""
-    mask = np.asarray(mask, dtype=bool)
-    if mask.ndim != 3:
-        raise ValueError(f"mask must be 3-D, got shape {mask.shape}")
-    if min_voxels <= 1:
-        return mask.copy()
-    labels, n = ndi.label(mask, structure=np.ones((3, 3, 3), dtype=bool))
-    sizes = np.bincount(labels.ravel(), minlength=n + 1)
-    keep = sizes >= min_voxels
-    keep[0] = False
-    return keep[labels]
 
 
 def background_subtract(cube: np.ndarray, sigma_vox: float = 10.0) -> np.ndarray:

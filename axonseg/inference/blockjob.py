@@ -234,7 +234,7 @@ def run_patches(job: PredictJob, loaded: dict[str, Any], progress: Callable[[int
         x = np.stack([loaded["region"][tuple(slice(a - r, a - r + q) for a, r, q in zip(pos, start, p))]
                       for pos in batch])[:, None]
         if s.normalization == "per_patch":
-            x = np.asarray(per_patch_zscore(x), dtype=np.float32)
+            x = np.asarray(per_patch_zscore(x, job.normalization.mask_zero), dtype=np.float32)
         y = np.asarray(predict(x))
         if y.ndim != 5 or y.shape[0] != len(batch) or y.shape[2:] != tuple(p):
             raise ValueError(f"network returned shape {y.shape} for a batch of shape {x.shape}")

@@ -113,14 +113,25 @@ def check_finite_volume(volume_zyx, path) -> None:
                                   "(e.g. by 0) before predicting")
 
 
-def per_patch_zscore(batch: np.ndarray) -> np.ndarray:
-    """z-score every patch of ``batch`` (N, 1, z, y, x) with its own mean and std."""
+def per_patch_zscore(batch: np.ndarray, mask_zero: bool = False) -> np.ndarray:
+    """z-score every patch of ``batch`` (N, 1, z, y, x) with its own mean and std.
+
+    ``mask_zero`` (nnU-Net's ``use_mask_for_norm``, as :meth:`NormalizationParams.apply`): each
+    patch's statistics over its non-zero voxels only, and zero voxels stay 0; a patch with no
+    non-zero voxel is all 0.
+    """
     check_finite(batch)
     b = np.asarray(batch, dtype=np.float32)
     axes = tuple(range(1, b.ndim))
-    mean = b.mean(axis=axes, keepdims=True, dtype=np.float64)
-    std = b.std(axis=axes, keepdims=True, dtype=np.float64)
-    return ((b - mean) / (std + EPS)).astype(np.float32)
+    if not mask_zero:
+        mean = b.mean(axis=axes, keepdims=True, dtype=np.float64)
+        std = b.std(axis=axes, keepdims=True, dtype=np.float64)
+        return ((b - mean) / (std + EPS)).astype(np.float32)
+    inside = b != 0
+    n = np.maximum(inside.sum(axis=axes, keepdims=True), 1)
+    mean = np.where(inside, b, 0).sum(axis=axes, keepdims=True, dtype=np.float64) / n
+    var = np.where(inside, (b - mean) ** 2, 0).sum(axis=axes, keepdims=True, dtype=np.float64) / n
+    return np.where(inside, (b - mean) / (np.sqrt(var) + EPS), 0).astype(np.float32)
 
 
 def _sample_regions(shape_zyx: tuple[int, ...], max_sample_voxels: int, cube_vox: int):

@@ -222,14 +222,14 @@ def _initialize(layout: state.OutputLayout, model: LoadedModel, settings: Predic
                       "shape_zyx": list(info.shape_zyx),
                       "dtype": str(info.dtype), "voxel_size_um": list(voxel)},
             "settings": settings.to_dict(), "versions": _versions(), "runs": []}
-    state.write_json_atomic(layout.run_json, meta)
+    state.write_record(layout.run_json, meta)
 
 
 def _set_up(layout, model, settings, fp, input_path, dataset, created: bool):
     """Fresh set-up under the lock; on any failure remove what it wrote (and the folder if we made it)."""
     try:
         state.clear_output(layout)
-        state.write_json_atomic(layout.run_json, {"status": "initializing", "fingerprint": fp})
+        state.write_record(layout.run_json, {"status": "initializing", "fingerprint": fp})
         src, src_dataset, arr, info = _open_input(input_path, dataset, layout, settings)
         voxel = _voxel(settings, info, input_path)
         _initialize(layout, model, settings, fp, input_path, src, src_dataset, info, voxel)
@@ -395,7 +395,7 @@ def _run(layout, model, model_path, settings, input_path, dataset, t0, progress)
                          "network_runtime": settings.resolved_runtime(),
                          "patches_per_s": bar.patches_run / max(run_seconds, 1e-9),
                          "voxels_per_s": bar.voxels_written / max(run_seconds, 1e-9)})
-    state.write_json_atomic(layout.run_json, meta)
+    state.write_record(layout.run_json, meta)
     return PredictionSummary(out_dir, len(job.blocks), bar.blocks_run, resumed, bar.blocks_without_patches,
                              seconds, bar.patches_run + totals["scout"], bar.patches_skipped, units)
 
@@ -407,7 +407,7 @@ def _record_tiling(layout: state.OutputLayout, meta: dict, choice) -> None:
     before = meta.get("tiling_started")
     if before is None:
         meta["tiling_started"] = now
-        state.write_json_atomic(layout.run_json, meta)
+        state.write_record(layout.run_json, meta)
     elif before != now:
         raise state.OutputError(f"{layout.root}: was started with {before['mode']} tiling (halo {before['halo_vox']}) "
                                 f"and this run would use {choice.mode} tiling (halo {choice.halo_vox}): "

@@ -86,8 +86,10 @@ class PredictSettings(SettingsBase):
         (see :mod:`axonseg.inference.tissue`).
     tissue_threshold
         Mean intensity (raw units) above which a low-resolution cell is tissue; ``None``:
-        automatic (Otsu on log intensities, used only when background and tissue differ
-        by >= 3x, otherwise everything is tissue).
+        automatic (:func:`axonseg.inference.tissue.automatic_threshold`): 2x the background
+        level (the mean of the cells within 1.5x of the 1st-percentile cell, never above
+        sqrt(background x tissue)), used only when the tissue median is >= 3x that background
+        with a gap above it; otherwise, and for signed inputs, everything is tissue.
     tissue_downsample_vox
         Cell side of the low-resolution view (voxels).
     tissue_margin_vox

@@ -83,8 +83,9 @@ class OutputLayout:
         return self.blocks_dir / f"{index:07d}.done"
 
 
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    write_json(path, data, indent=2, sort_keys=True, default=str, trailing_newline=False)
+def write_record(path: Path, data: dict[str, Any]) -> None:
+    """``run.json`` and done markers: :func:`axonseg.io.atomic.write_json_atomic`, keys sorted."""
+    write_json(path, data, sort_keys=True, default=str)
 
 
 def read_run_json(layout: OutputLayout) -> dict[str, Any]:
@@ -93,7 +94,7 @@ def read_run_json(layout: OutputLayout) -> dict[str, Any]:
 
 def mark_done(layout: OutputLayout, index: int, info: dict[str, Any]) -> None:
     """Record block ``index`` as written (call only after its data is in the store)."""
-    write_json_atomic(layout.marker(index), info)
+    write_record(layout.marker(index), info)
 
 
 def done_indices(layout: OutputLayout) -> set[int]:

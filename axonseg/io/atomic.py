@@ -178,9 +178,12 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     return Path(path)
 
 
-def write_json_atomic(path: str | Path, data: Any, indent: int | None = 2) -> Path:
-    """JSON (NaN/Inf refused: they are not JSON) written atomically."""
-    return write_text_atomic(path, json.dumps(data, indent=indent, allow_nan=False) + "\n")
+def write_json_atomic(path: str | Path, data: Any, indent: int | None = 2, sort_keys: bool = False,
+                      default: Any = None) -> Path:
+    """JSON written atomically, one trailing newline; NaN/Inf refused (they are not JSON); ``default``
+    as in ``json.dumps``. The one JSON writer (``axonseg.io.files.write_json`` is this function)."""
+    text = json.dumps(data, indent=indent, sort_keys=sort_keys, allow_nan=False, default=default)
+    return write_text_atomic(path, text + "\n")
 
 
 def remove_leftovers(parent: Path, name: str) -> None:
@@ -238,10 +241,18 @@ def staged_folder(dst: str | Path, overwrite: bool = False, inputs: Sequence[str
     check_replace_target(dst, inputs, overwrite, is_ours, folder=True)
     with staging_folder(dst.parent, dst.name) as tmp:
         yield tmp
-        if dst.exists():
-            old = Path(tempfile.mkdtemp(dir=dst.parent, prefix=f".{dst.name}.old-"))
-            os.replace(dst, old / dst.name)
-            os.replace(tmp, dst)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, dst)
+        swap_in(tmp, dst)
+
+
+def swap_in(tmp: Path, dst: Path) -> None:
+    """Make the finished folder ``tmp`` (beside ``dst``) ``dst``: an existing ``dst`` is moved aside
+    into a hidden ``.NAME.old-*`` folder, ``tmp`` renamed onto ``dst``, then the old one removed.
+    A kill in between leaves the ``.old-*`` folder for :func:`remove_leftovers`. The one such sequence
+    (staged and resumable folders use it)."""
+    if dst.exists():
+        old = Path(tempfile.mkdtemp(dir=dst.parent, prefix=f".{dst.name}.old-"))
+        os.replace(dst, old / dst.name)
+        os.replace(tmp, dst)
+        shutil.rmtree(old)
+    else:
+        os.replace(tmp, dst)

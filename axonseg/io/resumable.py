@@ -21,14 +21,12 @@ import contextlib
 import json
 import logging
 import math
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from axonseg.io.atomic import OutputTargetError, check_replace_target, write_json_atomic
+from axonseg.io.atomic import OutputTargetError, check_replace_target, swap_in, write_json_atomic
 from axonseg.io.files import read_json
 from axonseg.io.lock import FolderLock
 from axonseg.io.zarr_partials import remove_partial_writes
@@ -153,10 +151,4 @@ def resumable_folder(dst: str | Path, fingerprint: dict, overwrite: bool = False
             shutil.rmtree(staging, ignore_errors=True)
             raise
         shutil.rmtree(staging / PROGRESS)
-        if dst.exists():
-            old = Path(tempfile.mkdtemp(dir=dst.parent, prefix=f".{dst.name}.old-"))
-            os.replace(dst, old / dst.name)
-            os.replace(staging, dst)
-            shutil.rmtree(old)
-        else:
-            os.replace(staging, dst)
+        swap_in(staging, dst)
