@@ -119,7 +119,8 @@ class PredictWidget(QWidget):
     def _devices() -> list[str]:
         import torch
 
-        return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+        # the GPU first when torch sees one: the same default as predict's device auto (issue 18 item 45)
+        return (["cuda"] if torch.cuda.is_available() else []) + ["cpu"]
 
     def _image_layers(self) -> list:
         from napari.layers import Image

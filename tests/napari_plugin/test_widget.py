@@ -94,3 +94,14 @@ def test_progress_and_error_lines_are_parsed():
     assert proc.wait(30) == 1
     assert proc.progress() == (2, 4)
     assert proc.last_message() == "axonseg predict: x.tif: no such file"
+
+
+@pytest.mark.parametrize("gpu, expected", [(True, ["cuda", "cpu"]), (False, ["cpu"])])
+def test_the_widget_offers_the_gpu_first_when_torch_sees_one(monkeypatch, gpu, expected):
+    """Issue 18 item 45: the widget's default device is predict's ``auto`` (CI has no GPU: patched)."""
+    import torch
+
+    from axonseg.napari._widget import PredictWidget
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+    assert PredictWidget._devices() == expected
