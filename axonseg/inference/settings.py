@@ -182,8 +182,10 @@ class PredictSettings(SettingsBase):
             raise ValueError(f"mask_threshold is a probability in [0, 1], got {self.mask_threshold}")
         if self.batch_size < 1 or self.dask_workers < 1 or self.pyramid_max_levels < 1:
             raise ValueError("batch_size, dask_workers and pyramid_max_levels must be >= 1")
-        if self.device != "auto":  # checked again once predict resolves it
-            check_runtime_settings(self.runtime, self.device, self.autocast)
+        from axonseg.inference.predictor import resolve_auto_device
+
+        # auto as it resolves on this machine (predict resolves it once more, logged, for the run)
+        check_runtime_settings(self.runtime, resolve_auto_device(self.device, log=False), self.autocast)
         if self.checkpoint not in ("final", "best", "latest"):
             raise ValueError(f"checkpoint must be final, best or latest, got {self.checkpoint!r}")
         for name in ("chunk_shape_vox", "block_shape_vox", "shard_shape_vox", "legacy_patch_size_vox"):
