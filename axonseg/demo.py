@@ -6,7 +6,7 @@ Real path (:func:`run_real_demo`, when ``../shared/data/dlmbmap`` exists): shipp
 a few slices in napari; the rest not annotated) -> ``sparse-task`` -> ``nnUNet_plan_and_preprocess``
 (+ ``write-splits``: fold 0 validates on an axon cube) -> ``nnUNet_train
 AxonsegTrainerV2StarterFinetune`` from the starter model (``-pretrained_weights``) -> ``axonseg
-save-models`` -> ``axonseg convert`` -> ``axonseg predict`` (defaults) over the whole excerpt with
+save-models`` -> ``measure-halo`` -> ``axonseg convert`` -> ``axonseg predict`` (defaults) over the whole excerpt with
 the starter and the fine-tuned model ->
 ``axonseg density`` on both. Synthetic path (:func:`run_demo`): five 32^3 volumes of tubes in
 noise -> plan -> train ``MyTrainerAxialSmoke`` -> ``nnUNet_predict``.
@@ -222,9 +222,9 @@ class RealDemoSettings(SettingsBase):
             if not Path(self.starter_model).is_file():
                 raise FileNotFoundError(f"{self.starter_model}: no such starter model file")
             return Path(self.starter_model).resolve()
-        from axonseg.starter import starter_model_path
+        from axonseg.starter.model import MODELS_DIR, STARTER_MODEL_V2
 
-        return starter_model_path()
+        return MODELS_DIR / STARTER_MODEL_V2  # the sparse-annotation path fine-tunes v2
 
 
 @dataclass
@@ -317,7 +317,7 @@ def run_real_demo(workdir: Path, s: RealDemoSettings = RealDemoSettings(),
     for pts in (s.axon_points, s.artifact_points):
         check_points(pts, s.cube_size, info.shape_zyx)
     starter_sha = _sha256(starter)
-    steps = Steps(work / "steps.json", total=14, echo=echo)
+    steps = Steps(work / "steps.json", total=15, echo=echo)
 
     def command(log_name: str, *args: Any) -> Callable[[Path], None]:
         """A step that runs one command whose last argument is the step's output path."""
@@ -402,10 +402,15 @@ def run_real_demo(workdir: Path, s: RealDemoSettings = RealDemoSettings(),
         return read_json(marker).get("pretrained_weights_sha256") == starter_sha
 
     steps.run(f"nnUNet_train {s.trainer}", markers / "train.json", train, valid=same_starter)
-    finetuned = work / "models" / "finetuned.pth"
-    steps.run("axonseg save-models", finetuned, lambda tmp: run_command(
+    exported = work / "models" / "finetuned-export.pth"
+    steps.run("axonseg save-models", exported, lambda tmp: run_command(
         ["axonseg", "save-models", result_folder, tmp, "--fold", s.fold, "--checkpoint", "final"],
         logs / "save-models.log", env))
+    # its halo measured (on a training cube), so predict can tile it: each voxel computed once
+    finetuned = work / "models" / "finetuned.pth"
+    steps.run("axonseg measure-halo", finetuned, lambda tmp: run_command(
+        ["axonseg", "measure-halo", exported, "--input", annotated / "volumes" / f"volume-{first_axon_cube}.tiff",
+         "--max-halo", 48, "--save", tmp], logs / "measure-halo.log", env))
 
     # 10. the whole excerpt as OME-Zarr, read by both predictions
     excerpt = work / "excerpt.ome.zarr"
@@ -414,7 +419,7 @@ def run_real_demo(workdir: Path, s: RealDemoSettings = RealDemoSettings(),
 
     # 11-14. whole-excerpt predictions (resumable: an interrupted one continues) and densities
     predict_flags = ["--tiff-slices"]  # defaults otherwise: what a user gets
-    starter_args = [] if s.starter_model is None else ["--model", starter]
+    starter_args = ["--model", starter]
     runs = [("starter", starter_args), ("fine-tuned", ["--model", finetuned])]
     pred_reports = {}
     for name, model_args in runs:

@@ -38,8 +38,14 @@ def model_probability(model: Path, image: np.ndarray, work: Path, name: str) -> 
     """The model's probability (float, 0-1) for ``image``, through ``predict_whole_brain`` defaults."""
     from axonseg.inference import PredictSettings, predict_whole_brain
 
-    src = work / f"{name}.tiff"
-    write_tiff(src, image)
+    if min(image.shape) > 1:
+        src = work / f"{name}.tiff"
+        write_tiff(src, image)
+    else:  # a TIFF of one slice is 2-D: a one-voxel volume goes as zarr
+        import zarr
+
+        src = work / f"{name}.zarr"
+        zarr.save_array(str(src), image, zarr_format=2) if not src.exists() else None
     out = work / f"pred_{name}"
     predict_whole_brain(src, model, out, PredictSettings(preview=False, voxel_size_um=(1.0, 1.0, 1.0)),
                         overwrite=True, progress=False)
