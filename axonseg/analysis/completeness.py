@@ -97,7 +97,10 @@ def check_no_missing_chunks(folder: Path, path: str | Path, allow_incomplete: bo
     name, array = target
     layout = OutputLayout(folder)
     unwritten: set[tuple[int, ...]] = set()
-    for index in sorted(done_indices(layout)):
+    indices = sorted(done_indices(layout))
+    if not indices:  # no block markers at all: nothing recorded, nothing to check against
+        return
+    for index in indices:
         recorded = read_json(layout.marker(index)).get("unwritten_units")
         if recorded is None or name not in recorded:
             return
