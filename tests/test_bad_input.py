@@ -313,7 +313,7 @@ CASES = [
     Case("evaluate-probability-map-as-truth", lambda d, m: ["evaluate", str(_float_zarr(d)),
                                                             str(_float_zarr(d, "g.zarr"))], 1,
          ("g.zarr", "not a binary mask")),
-    Case("density-damaged-chunk", lambda d, m: ["density", str(_damaged_zarr(d)), "--out", str(d.parent / "dens")], 1,
+    Case("density-damaged-chunk", lambda d, m: ["density", str(_damaged_zarr(d)), "--out", str(d.parent / "dens"), "--quiet"], 1,
          ("bad.zarr", "chunk c/1/0/1", "damaged")),
     Case("evaluate-damaged-chunk", lambda d, m: ["evaluate", str(_damaged_zarr(d)), str(_zarr(
         d, "t.zarr", np.zeros((16, 32, 32), np.uint8)))], 1, ("bad.zarr", "chunk c/1/0/1", "damaged")),

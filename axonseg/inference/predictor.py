@@ -33,7 +33,9 @@ def resolve_auto_device(device: str, log: bool = True) -> str:
     if device == "auto":
         chosen = "cuda" if torch.cuda.is_available() else "cpu"
     if log:
-        if chosen.startswith("cuda"):
+        if chosen.startswith("cuda") and not torch.cuda.is_available():
+            pass  # refused right after, in one line naming --device (resolve_device)
+        elif chosen.startswith("cuda"):
             index = torch.device(chosen).index or 0
             logger.info("device %s: %s%s", chosen, torch.cuda.get_device_name(index),
                         " (--device auto found a GPU; --device cpu to override)" if device == "auto" else "")

@@ -92,15 +92,13 @@ def test_measure_halo_refuses_a_network_with_instance_norm(tmp_path, capsys):
     assert len(err) == 1 and "inst.pth" in err[0] and "InstanceNorm3d" in err[0]
 
 
-REAL = __import__("pathlib").Path(__file__).resolve().parents[2].parent / "shared" / "data" / "dlmbmap" / "brain-example"
-
-
-@pytest.mark.skipif(not REAL.is_dir(), reason="the real D-LMBmap excerpt (../shared/data) is not on this machine")
-def test_measure_halo_on_the_real_excerpt(tmp_path, monkeypatch):
+def test_measure_halo_on_the_real_excerpt(tmp_path, monkeypatch, dlmbmap_data):
     from axonseg.inference.halo_measure import measure_model_halo
 
+    real = dlmbmap_data / "brain-example"
+
     model = write_bn_model(tmp_path / "bn.pth", monkeypatch, pools=1, patch=(8, 8, 8))
-    m = measure_model_halo(model, REAL, max_halo_vox=12, core_vox=2)
+    m = measure_model_halo(model, real, max_halo_vox=12, core_vox=2)
     real = [k for k in m.shapes_zyx if k.startswith("excerpt")]
     assert len(real) == 1 and m.shapes_zyx[real[0]] == (28, 28, 28)
     assert m.halo_vox is not None and m.errors[m.halo_vox][real[0]] <= 1e-3 < m.worst(m.halo_vox - 2)
